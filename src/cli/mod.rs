@@ -1,0 +1,108 @@
+//! The command line: parse flags into a validated configuration, run one command, map its
+//! outcome to an exit code.
+
+mod args;
+mod embed;
+mod model;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, ModelCommand};
+use engram::embed::EmbedError;
+use output::Output;
+
+/// Exit codes, documented in `--help` and the README.
+pub(crate) mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// engram's own fault: a bug or an unexpected failure.
+    pub const INTERNAL: u8 = 1;
+    /// The command line or its input is wrong.
+    pub const USAGE: u8 = 2;
+    /// The model is missing, corrupt or unreadable; the message says how to fix it.
+    pub const MODEL: u8 = 3;
+}
+
+/// An error together with the exit code it deserves.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: exit::USAGE,
+            error: anyhow::anyhow!(message.into()),
+        }
+    }
+}
+
+impl From<EmbedError> for Failure {
+    fn from(error: EmbedError) -> Self {
+        let code = match &error {
+            EmbedError::ModelUnavailable { .. }
+            | EmbedError::Checksum { .. }
+            | EmbedError::MissingFile { .. }
+            | EmbedError::Io { .. }
+            | EmbedError::InvalidConfig { .. } => exit::MODEL,
+            EmbedError::InvalidOption(_) => exit::USAGE,
+            EmbedError::Tokenizer { .. } | EmbedError::Inference(_) => exit::INTERNAL,
+        };
+        Self {
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Self {
+            code: exit::INTERNAL,
+            error: error.into(),
+        }
+    }
+}
+
+pub(crate) type CliResult = Result<(), Failure>;
+
+/// Parses the command line, runs it and returns the exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet);
+    let mut out = Output::stdout();
+    let result = match &cli.command {
+        Command::Model { command } => match command {
+            ModelCommand::Install { force, json } => {
+                model::install(&cli.model_sources(), *force, *json, &mut out)
+            }
+            ModelCommand::Info { json } => model::info(&cli.model_sources(), *json, &mut out),
+        },
+        Command::Embed(args) => embed::run(&cli, args, &mut out),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) if output::is_broken_pipe(&failure.error) => ExitCode::from(exit::OK),
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn init_logging(quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "warn" } else { "engram=info" };
+    let filter = EnvFilter::try_from_env("ENGRAM_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+}

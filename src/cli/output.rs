@@ -1,0 +1,38 @@
+//! Writing results to stdout, where a closed pipe (`engram … | head`) is not an error.
+
+use std::io::{self, Write};
+
+/// Buffered stdout.
+pub struct Output {
+    out: io::BufWriter<io::Stdout>,
+}
+
+impl Output {
+    /// Standard output.
+    pub fn stdout() -> Self {
+        Self {
+            out: io::BufWriter::new(io::stdout()),
+        }
+    }
+
+    /// Writes `value` as pretty JSON followed by a newline.
+    pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut self.out, value)?;
+        writeln!(self.out)?;
+        self.out.flush()
+    }
+
+    /// Writes `text` as it is.
+    pub fn text(&mut self, text: &str) -> io::Result<()> {
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()
+    }
+}
+
+/// Whether `error` is stdout being closed by its reader.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,16 @@
+//! Where engram keeps its files.
+
+use std::path::PathBuf;
+
+/// engram's home: `ENGRAM_HOME` if set, else the platform's data folder
+/// (`~/.local/share/engram` on Linux), else `.engram` in the working folder.
+///
+/// The model lives in `<home>/models`.
+pub fn engram_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("ENGRAM_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home);
+    }
+    directories::ProjectDirs::from("", "", "engram")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".engram"))
+}

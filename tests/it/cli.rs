@@ -1,0 +1,242 @@
+//! The `engram` binary, run as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use engram::embed::{Embedder, ModelSpec, cosine};
+use serde_json::Value;
+
+use crate::common::{clone_model, embedder, installed_model_dir, refused_endpoint};
+
+/// `engram` with a clean environment: only what the test sets decides where the model is.
+fn engram(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_engram"));
+    command
+        .env_remove("ENGRAM_MODEL_DIR")
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HF_HUB_OFFLINE")
+        .env("ENGRAM_HOME", home)
+        .env("HF_HOME", home.join("hf"))
+        .env("HF_ENDPOINT", refused_endpoint())
+        .env("ENGRAM_PYTHON", "/nonexistent/python3");
+    command
+}
+
+/// `engram` that finds the installed model through `--model-dir`.
+fn engram_with_model(home: &Path) -> Command {
+    let mut command = engram(home);
+    command.arg("--model-dir").arg(installed_model_dir());
+    command
+}
+
+fn stdout_json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn embed_json_gives_vectors_and_similarities_that_match_the_library() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let texts = [
+        "ModuleNotFoundError: No module named 'fastapi'",
+        "Cannot import fastapi",
+        "Singleton pattern: a class with exactly one shared instance",
+    ];
+    let output = engram_with_model(home.path())
+        .arg("embed")
+        .args(texts)
+        .arg("--json")
+        .output()
+        .expect("run");
+    let report = stdout_json(&output);
+    assert_eq!(report["model"], "all-MiniLM-L6-v2");
+    assert_eq!(report["dimension"], 384);
+    let library = embedder().embed_batch(&texts).expect("embed");
+    let items = report["texts"].as_array().expect("texts");
+    assert_eq!(items.len(), 3);
+    for (item, expected) in items.iter().zip(&library) {
+        let vector: Vec<f32> = serde_json::from_value(item["embedding"].clone()).expect("vector");
+        assert_eq!(vector.len(), 384);
+        assert!(cosine(&vector, expected) > 0.99999);
+    }
+    assert_eq!(items[0]["tokens"], 16);
+    let similarity: Vec<Vec<f32>> =
+        serde_json::from_value(report["similarity"].clone()).expect("matrix");
+    for i in 0..3 {
+        assert!((similarity[i][i] - 1.0).abs() < 1e-5);
+        for j in 0..3 {
+            assert_eq!(similarity[i][j], similarity[j][i]);
+            assert!((similarity[i][j] - cosine(&library[i], &library[j])).abs() < 1e-5);
+        }
+    }
+    assert!(
+        similarity[0][1] > similarity[0][2] + 0.3,
+        "the two fastapi errors are closer than the singleton: {similarity:?}"
+    );
+}
+
+#[test]
+fn embed_reads_texts_from_stdin_and_prints_a_table() {
+    use std::io::Write;
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut child = engram_with_model(home.path())
+        .args(["embed", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"first line\nsecond line\n")
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(text.contains("384 dimensions · 2 texts"), "{text}");
+    assert!(
+        text.contains("first line") && text.contains("second line"),
+        "{text}"
+    );
+    assert!(text.contains("cosine similarity"), "{text}");
+}
+
+#[test]
+fn a_missing_model_exits_3_and_lists_every_source() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = engram(home.path())
+        .args(["embed", "hello"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for needle in [
+        "engram model folder",
+        "Hugging Face cache",
+        "Hugging Face hub",
+        "pip package",
+        "engram model install",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_corrupt_model_exits_3_naming_the_checksum_and_the_fix() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let dir = home.path().join("models").join("all-MiniLM-L6-v2");
+    clone_model(&dir, &[ModelSpec::WEIGHTS]);
+    let weights = dir.join(ModelSpec::WEIGHTS);
+    let mut bytes = std::fs::read(&weights).expect("read");
+    bytes.truncate(bytes.len() - 1000);
+    std::fs::write(&weights, bytes).expect("write");
+    let output = engram(home.path())
+        .args(["embed", "hello"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("failed its sha256 check"), "{stderr}");
+    assert!(
+        stderr.contains("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("engram model install --force"), "{stderr}");
+
+    let info = engram(home.path())
+        .args(["model", "info", "--json"])
+        .output()
+        .expect("run");
+    let info = stdout_json(&info);
+    assert_eq!(info["in_use"], Value::Null);
+    assert!(
+        info["sources"][0]["status"]
+            .as_str()
+            .is_some_and(|s| s.contains("sha256")),
+        "{info}"
+    );
+}
+
+#[test]
+fn model_info_shows_the_folder_in_use_and_its_shape() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = engram_with_model(home.path())
+        .args(["model", "info", "--json"])
+        .output()
+        .expect("run");
+    let info = stdout_json(&output);
+    assert_eq!(info["model"], "all-MiniLM-L6-v2");
+    assert_eq!(info["in_use"]["source"], "explicit");
+    assert_eq!(
+        info["in_use"]["location"],
+        installed_model_dir().display().to_string()
+    );
+    assert_eq!(info["config"]["dimension"], 384);
+    assert_eq!(info["config"]["layers"], 6);
+}
+
+#[test]
+fn model_install_copies_from_the_hugging_face_cache_then_reports_it_is_there() {
+    let home = tempfile::tempdir().expect("tempdir");
+    crate::common::make_hf_cache(&home.path().join("hf").join("hub"));
+    let first = engram(home.path())
+        .args(["model", "install", "--json"])
+        .output()
+        .expect("run");
+    let first = stdout_json(&first);
+    assert_eq!(first["changed"], true);
+    assert_eq!(first["source"], "hf_cache");
+    let second = engram(home.path())
+        .args(["model", "install"])
+        .output()
+        .expect("run");
+    assert!(second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("already installed"),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = engram(home.path())
+        .args(["embed", "x", "--batch-size", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let output = engram(home.path()).args(["embed"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut child = engram_with_model(home.path())
+        .args(["embed", "a", "b", "c", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,108 @@
+//! Fixtures shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use engram::embed::{
+    ALL_MINILM_L6_V2, EmbedderOptions, ModelSources, Provisioner, SentenceEmbedder,
+};
+
+/// `../shared` beside the repository (override with `ENGRAM_SHARED_DIR`).
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("ENGRAM_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    assert!(
+        dir.join("fixtures").is_dir(),
+        "the shared material is missing: expected {} (set ENGRAM_SHARED_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+/// The folder of a verified, installed copy of the default model, installing it first if
+/// needed (the same path a user's first `engram` command takes).
+pub fn installed_model_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let provisioner = Provisioner::new(ALL_MINILM_L6_V2, default_sources());
+        provisioner
+            .install(false)
+            .unwrap_or_else(|error| panic!("the model could not be installed: {error}"))
+            .dir
+    })
+}
+
+/// The environment's sources, minus any explicit folder the developer may have set.
+pub fn default_sources() -> ModelSources {
+    ModelSources {
+        explicit_dir: None,
+        ..ModelSources::from_env()
+    }
+}
+
+/// The default model with default options, loaded once for the whole test binary.
+pub fn embedder() -> &'static SentenceEmbedder {
+    static EMBEDDER: OnceLock<SentenceEmbedder> = OnceLock::new();
+    EMBEDDER.get_or_init(|| {
+        let sources = ModelSources {
+            explicit_dir: Some(installed_model_dir().to_path_buf()),
+            ..default_sources()
+        };
+        let files = Provisioner::new(ALL_MINILM_L6_V2, sources)
+            .load()
+            .unwrap_or_else(|error| panic!("the model could not be loaded: {error}"));
+        SentenceEmbedder::load(ALL_MINILM_L6_V2.name, files, &EmbedderOptions::new())
+            .unwrap_or_else(|error| panic!("the model could not be built: {error}"))
+    })
+}
+
+/// Sources that can provide nothing: an empty engram folder and Hugging Face cache in
+/// `root`, a hub endpoint that refuses connections, and no Python.
+pub fn unavailable_sources(root: &Path) -> ModelSources {
+    ModelSources {
+        explicit_dir: None,
+        models_dir: root.join("models"),
+        hf_cache_dir: Some(root.join("hf")),
+        hub_endpoint: Some(refused_endpoint()),
+        python: Some("/nonexistent/python3".into()),
+    }
+}
+
+/// An http endpoint on loopback where nothing listens.
+pub fn refused_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Copies the installed model into `dest` (hard links where possible, so tests stay cheap),
+/// except the files in `copy_for_real`, which get their own bytes so they can be damaged.
+pub fn clone_model(dest: &Path, copy_for_real: &[&str]) {
+    let source = installed_model_dir();
+    for file in ALL_MINILM_L6_V2.files {
+        let from = source.join(file.path);
+        let to = dest.join(file.path);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        if copy_for_real.contains(&file.path) || std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).expect("copy");
+        }
+    }
+}
+
+/// Lays out `model_dir`'s files as the Hugging Face cache does under `cache`.
+pub fn make_hf_cache(cache: &Path) -> PathBuf {
+    let repo = cache.join("models--sentence-transformers--all-MiniLM-L6-v2");
+    let snapshot = repo
+        .join("snapshots")
+        .join("c9745ed1d9f207416be6d2e6f8de32d1f16199bf");
+    clone_model(&snapshot, &[]);
+    std::fs::create_dir_all(repo.join("refs")).expect("mkdir");
+    std::fs::write(
+        repo.join("refs").join("main"),
+        "c9745ed1d9f207416be6d2e6f8de32d1f16199bf",
+    )
+    .expect("write ref");
+    snapshot
+}

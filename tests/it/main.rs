@@ -1,0 +1,8 @@
+//! engram's integration tests, compiled as one binary so the suite links once.
+//!
+//! They use the real model, installed on first use like any engram command does.
+
+mod cli;
+mod common;
+mod parity;
+mod provision;

@@ -1,0 +1,130 @@
+//! The embedder against sentence-transformers' own outputs
+//! (`../shared/fixtures/minilm-reference.jsonl`).
+
+use engram::embed::{Embedder, cosine};
+use serde::Deserialize;
+
+use crate::common::{embedder, shared_dir};
+
+#[derive(Deserialize)]
+struct Reference {
+    text: String,
+    tokens: usize,
+    embedding: Vec<f32>,
+}
+
+fn references() -> Vec<Reference> {
+    let path = shared_dir().join("fixtures/minilm-reference.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let references: Vec<Reference> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("reference line"))
+        .collect();
+    assert_eq!(references.len(), 40, "the fixture has 40 texts");
+    references
+}
+
+#[test]
+fn every_reference_text_matches_sentence_transformers() {
+    let references = references();
+    let texts: Vec<&str> = references.iter().map(|r| r.text.as_str()).collect();
+    let model = embedder();
+    let vectors = model.embed_batch(&texts).expect("embed");
+    let tokens = model.tokenize(&texts).expect("tokenize");
+    let mut worst = (f32::MAX, "");
+    for ((reference, vector), ids) in references.iter().zip(&vectors).zip(&tokens) {
+        assert_eq!(
+            ids.len(),
+            reference.tokens,
+            "token count of {:?}",
+            reference.text
+        );
+        let similarity = cosine(vector, &reference.embedding);
+        assert!(
+            similarity >= 0.9999,
+            "cosine {similarity} < 0.9999 for {:?}",
+            reference.text
+        );
+        if similarity < worst.0 {
+            worst = (similarity, &reference.text);
+        }
+    }
+    eprintln!(
+        "lowest cosine with the reference: {:.6} ({:?})",
+        worst.0, worst.1
+    );
+}
+
+#[test]
+fn long_texts_are_truncated_where_the_reference_truncates() {
+    let references = references();
+    let long: Vec<&Reference> = references.iter().filter(|r| r.tokens == 256).collect();
+    assert!(long.len() >= 3, "the fixture has texts past the limit");
+    for reference in long {
+        let ids = &embedder().tokenize(&[&reference.text]).expect("tokenize")[0];
+        assert_eq!(ids.len(), 256);
+        assert_eq!(
+            ids.last(),
+            Some(&102),
+            "truncated sequences still end with [SEP]"
+        );
+        let vector = embedder().embed(&reference.text).expect("embed");
+        assert!(cosine(&vector, &reference.embedding) >= 0.9999);
+    }
+}
+
+#[test]
+fn the_empty_string_is_embedded_like_the_reference_does() {
+    let reference = references()
+        .into_iter()
+        .find(|r| r.text.is_empty())
+        .expect("the fixture has the empty string");
+    assert_eq!(reference.tokens, 2, "[CLS] [SEP]");
+    let ids = &embedder().tokenize(&[""]).expect("tokenize")[0];
+    assert_eq!(ids, &vec![101, 102]);
+    let vector = embedder().embed("").expect("embed");
+    let similarity = cosine(&vector, &reference.embedding);
+    assert!(similarity >= 0.9999, "cosine {similarity}");
+}
+
+#[test]
+fn batch_and_single_embeddings_agree_with_unit_norm_and_384_dimensions() {
+    let references = references();
+    let texts: Vec<&str> = references.iter().map(|r| r.text.as_str()).collect();
+    let model = embedder();
+    assert_eq!(model.dimension(), 384);
+    let batch = model.embed_batch(&texts).expect("embed batch");
+    assert_eq!(batch.len(), texts.len());
+    for (text, from_batch) in texts.iter().zip(&batch) {
+        let single = model.embed(text).expect("embed one");
+        assert_eq!(single.len(), 384);
+        assert_eq!(from_batch.len(), 384);
+        let norm = single.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() <= 1e-5, "norm {norm} of {text:?}");
+        for (i, (a, b)) in single.iter().zip(from_batch).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5,
+                "component {i} of {text:?}: single {a} vs batch {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_output_keeps_input_order() {
+    let model = embedder();
+    let texts = [
+        "a much longer text about database connection pooling",
+        "a",
+        "mid length text",
+    ];
+    let forward = model.embed_batch(&texts).expect("embed");
+    let reversed: Vec<&str> = texts.iter().rev().copied().collect();
+    let backward = model.embed_batch(&reversed).expect("embed");
+    for (i, vector) in forward.iter().enumerate() {
+        let other = &backward[texts.len() - 1 - i];
+        assert!(cosine(vector, other) > 0.99999, "text {i} moved");
+    }
+    assert!(model.embed_batch(&[]).expect("empty batch").is_empty());
+}
