@@ -25,3 +25,4 @@
 
 pub mod embed;
 pub mod paths;
+pub mod store;

@@ -1,0 +1,939 @@
+//! The embedded backend: one Qdrant Edge shard per collection, in this process.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! <data_dir>/engram.lock                  one writer process at a time
+//! <data_dir>/collections/<name>/collection.json   the collection's spec
+//! <data_dir>/collections/<name>/oplog             writes not yet checkpointed (see oplog.rs)
+//! <data_dir>/collections/<name>/shard/            the qdrant-edge shard
+//! ```
+//!
+//! Concurrency: searches and writes share a collection's `gate` (read side); a checkpoint
+//! takes it exclusively for the moment the shard flushes. Optimisation (HNSW builds) runs on a
+//! background thread next to searches and writes, and is serialised with checkpoints by
+//! `maintenance`, so a long index build never holds up a search.
+
+mod convert;
+mod oplog;
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak, mpsc};
+use std::thread::JoinHandle;
+
+use qdrant_edge::external::ordered_float::OrderedFloat;
+use qdrant_edge::{
+    CountRequest, CreateIndex, Distance, EdgeConfig, EdgeOptimizersConfig, EdgeShard,
+    EdgeSparseVectorParams, EdgeVectorParams, FieldIndexOperations, HnswIndexConfig, Modifier,
+    NamedQuery, PayloadOps, PointInsertOperations, PointOperations, PointStructPersisted,
+    QueryEnum, QueryRequest, ScoredPoint, ScoringQuery, ScrollRequest, SearchParams, SetPayloadOp,
+    UpdateOperation, VectorInternal, WithPayloadInterface, WithVector,
+};
+
+use self::convert::{
+    dense_from_edge, field_path, field_schema, filter_to_edge, id_from_edge, id_to_edge,
+    payload_from_edge, payload_to_edge, sparse_to_edge, vectors_to_edge,
+};
+use self::oplog::{LoggedOp, LoggedPoint, OpLog};
+use super::error::{Result, StoreError};
+use super::filter::Filter;
+use super::fusion;
+use super::index::IndexOptions;
+use super::keyword::{KeywordEncoder, SparseVector};
+use super::lock::DirLock;
+use super::schema::{CollectionSpec, DENSE_VECTOR, KEYWORD_VECTOR, validate_name};
+use super::types::{CollectionInfo, Hit, Payload, Point, PointId, Query, Record, SearchRequest};
+use super::validate;
+
+const COLLECTIONS_DIR: &str = "collections";
+const SPEC_FILE: &str = "collection.json";
+const OPLOG_FILE: &str = "oplog";
+const SHARD_DIR: &str = "shard";
+
+/// How the embedded store trades durability, indexing and memory. Defaults suit a server
+/// that must not lose an acknowledged write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeOptions {
+    /// fdatasync every write before acknowledging it, so it survives a power cut, not just a
+    /// crash of the process. Default: true.
+    pub sync_writes: bool,
+    /// Points written to a collection before a background optimisation (HNSW build) is
+    /// scheduled. Default: 4096.
+    pub optimize_after: usize,
+    /// Size of the operation log at which the shard is flushed and the log emptied.
+    /// Default: 64 MiB.
+    pub checkpoint_bytes: u64,
+    /// When segments switch from exhaustive search to HNSW, and the HNSW parameters.
+    pub index: IndexOptions,
+}
+
+impl Default for EdgeOptions {
+    fn default() -> Self {
+        Self {
+            sync_writes: true,
+            optimize_after: 4096,
+            checkpoint_bytes: 64 << 20,
+            index: IndexOptions::default(),
+        }
+    }
+}
+
+/// Qdrant Edge in process: a data directory of collections, locked against other writers.
+pub struct EdgeStore {
+    dir: PathBuf,
+    options: EdgeOptions,
+    collections: Mutex<HashMap<String, Arc<EdgeCollection>>>,
+    optimizer: Optimizer,
+    lock: Arc<DirLock>,
+}
+
+impl std::fmt::Debug for EdgeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeStore")
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EdgeStore {
+    /// Opens (creating it if needed) the data directory `dir`; fails at once if another
+    /// process has it open.
+    pub fn open(dir: &Path, options: EdgeOptions) -> Result<Self> {
+        let lock = DirLock::acquire(dir)?;
+        let collections = dir.join(COLLECTIONS_DIR);
+        fs_err::create_dir_all(&collections)
+            .map_err(|e| StoreError::io("create", &collections, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            options,
+            collections: Mutex::new(HashMap::new()),
+            optimizer: Optimizer::start(),
+            lock: Arc::new(lock),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The collection `spec` names, created with that schema on first use; an existing
+    /// collection whose schema differs is an error.
+    pub fn collection(&self, spec: &CollectionSpec) -> Result<Arc<EdgeCollection>> {
+        spec.validate()?;
+        let mut open = lock(&self.collections);
+        if let Some(collection) = open.get(&spec.name) {
+            collection.ensure_spec(spec)?;
+            return Ok(Arc::clone(collection));
+        }
+        let dir = self.dir.join(COLLECTIONS_DIR).join(&spec.name);
+        if !dir.exists() {
+            self.create_on_disk(spec, &dir)?;
+        }
+        let collection = EdgeCollection::open(
+            &dir,
+            spec,
+            &self.options,
+            self.optimizer.sender(),
+            Arc::clone(&self.lock),
+        )?;
+        open.insert(spec.name.clone(), Arc::clone(&collection));
+        Ok(collection)
+    }
+
+    /// Names of the collections on disk.
+    pub fn collection_names(&self) -> Result<Vec<String>> {
+        let root = self.dir.join(COLLECTIONS_DIR);
+        let entries = fs_err::read_dir(&root).map_err(|e| StoreError::io("list", &root, e))?;
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.path().join(SPEC_FILE).is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| validate_name(name).is_ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The spec a collection on disk was created with, without opening it.
+    pub fn stored_spec(&self, name: &str) -> Result<Option<CollectionSpec>> {
+        validate_name(name)?;
+        let path = self.dir.join(COLLECTIONS_DIR).join(name).join(SPEC_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        read_spec(&path).map(Some)
+    }
+
+    /// Deletes a collection and everything in it.
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        validate_name(name)?;
+        let mut open = lock(&self.collections);
+        if let Some(collection) = open.remove(name) {
+            // Wait for any optimisation of it to finish before its files go.
+            let _maintenance = lock(&collection.maintenance);
+        }
+        let dir = self.dir.join(COLLECTIONS_DIR).join(name);
+        match fs_err::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("delete", &dir, e)),
+        }
+    }
+
+    /// Flushes every open collection to its segments and empties their operation logs.
+    pub fn flush(&self) -> Result<()> {
+        let open: Vec<Arc<EdgeCollection>> = lock(&self.collections).values().cloned().collect();
+        for collection in open {
+            collection.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    fn create_on_disk(&self, spec: &CollectionSpec, dir: &Path) -> Result<()> {
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let staging = parent.join(format!(".{}.creating-{}", spec.name, std::process::id()));
+        if staging.exists() {
+            fs_err::remove_dir_all(&staging).map_err(|e| StoreError::io("clean", &staging, e))?;
+        }
+        let shard_dir = staging.join(SHARD_DIR);
+        fs_err::create_dir_all(&shard_dir).map_err(|e| StoreError::io("create", &shard_dir, e))?;
+        let config = EdgeConfig {
+            vectors: HashMap::from([(
+                DENSE_VECTOR.to_owned(),
+                EdgeVectorParams {
+                    size: spec.dimension,
+                    distance: Distance::Cosine,
+                    on_disk: None,
+                    multivector_config: None,
+                    datatype: None,
+                    quantization_config: None,
+                    hnsw_config: None,
+                },
+            )]),
+            sparse_vectors: HashMap::from([(
+                KEYWORD_VECTOR.to_owned(),
+                EdgeSparseVectorParams {
+                    modifier: Some(Modifier::Idf),
+                    ..EdgeSparseVectorParams::default()
+                },
+            )]),
+            hnsw_config: HnswIndexConfig {
+                m: self.options.index.m,
+                ef_construct: self.options.index.ef_construct,
+                full_scan_threshold: self.options.index.exact_search_kb,
+                ..HnswIndexConfig::default()
+            },
+            optimizers: EdgeOptimizersConfig {
+                indexing_threshold: Some(self.options.index.exact_search_kb),
+                ..EdgeOptimizersConfig::default()
+            },
+            ..EdgeConfig::default()
+        };
+        let shard = EdgeShard::new(&shard_dir, config).map_err(edge_error)?;
+        for index in &spec.indexes {
+            shard.update(create_index_op(index)?).map_err(edge_error)?;
+        }
+        flush_shard(&shard)?;
+        drop(shard);
+        write_spec(&staging.join(SPEC_FILE), spec)?;
+        fs_err::rename(&staging, dir).map_err(|e| StoreError::io("create", dir, e))?;
+        sync_dir(parent)
+    }
+}
+
+impl Drop for EdgeStore {
+    fn drop(&mut self) {
+        self.optimizer.stop();
+        let open: Vec<Arc<EdgeCollection>> =
+            lock(&self.collections).drain().map(|(_, c)| c).collect();
+        for collection in open {
+            if let Err(error) = collection.checkpoint() {
+                tracing::error!(
+                    "closing collection {}: {error}; its operation log will be replayed on the \
+                     next open",
+                    collection.spec().name
+                );
+            }
+        }
+    }
+}
+
+/// One collection of an [`EdgeStore`].
+pub struct EdgeCollection {
+    spec: RwLock<CollectionSpec>,
+    dir: PathBuf,
+    shard: EdgeShard,
+    keyword: KeywordEncoder,
+    options: EdgeOptions,
+    /// Read side: searches and writes. Write side: the instant of a checkpoint.
+    gate: RwLock<()>,
+    /// Serialises writes so that the log's order is the order they were applied in.
+    oplog: Mutex<OpLog>,
+    /// Serialises optimisation and checkpoints (qdrant-edge's flush panics if they overlap).
+    maintenance: Mutex<()>,
+    written_since_optimize: AtomicUsize,
+    optimize_scheduled: AtomicBool,
+    scheduler: Schedule,
+    this: Weak<EdgeCollection>,
+    /// Keeps the data directory locked for as long as any handle to the collection lives.
+    _dir_lock: Arc<DirLock>,
+}
+
+impl std::fmt::Debug for EdgeCollection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeCollection")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EdgeCollection {
+    fn open(
+        dir: &Path,
+        spec: &CollectionSpec,
+        options: &EdgeOptions,
+        scheduler: Schedule,
+        dir_lock: Arc<DirLock>,
+    ) -> Result<Arc<Self>> {
+        let stored = read_spec(&dir.join(SPEC_FILE))?;
+        spec.check_compatible(&stored)?;
+        let shard_dir = dir.join(SHARD_DIR);
+        prune_edge_wal(&shard_dir.join("wal"))?;
+        let shard = EdgeShard::load(&shard_dir, None).map_err(edge_error)?;
+        check_shard_config(&shard, &stored)?;
+        let (oplog, pending) = OpLog::open(&dir.join(OPLOG_FILE), options.sync_writes)?;
+        let keyword = KeywordEncoder::new(&stored.keyword)?;
+        let collection = Arc::new_cyclic(|this| Self {
+            spec: RwLock::new(stored),
+            dir: dir.to_path_buf(),
+            shard,
+            keyword,
+            options: options.clone(),
+            gate: RwLock::new(()),
+            oplog: Mutex::new(oplog),
+            maintenance: Mutex::new(()),
+            written_since_optimize: AtomicUsize::new(0),
+            optimize_scheduled: AtomicBool::new(false),
+            scheduler,
+            this: this.clone(),
+            _dir_lock: dir_lock,
+        });
+        if !pending.is_empty() {
+            tracing::info!(
+                "collection {}: replaying {} logged writes",
+                spec.name,
+                pending.len()
+            );
+            for op in &pending {
+                if let Err(error) = collection.apply(op) {
+                    tracing::error!(
+                        "collection {}: a logged write failed again: {error}",
+                        spec.name
+                    );
+                }
+            }
+            collection.checkpoint()?;
+        }
+        collection.ensure_spec(spec)?;
+        Ok(collection)
+    }
+
+    /// The collection's current spec.
+    pub fn spec(&self) -> CollectionSpec {
+        read_lock(&self.spec).clone()
+    }
+
+    /// Checks `spec` against the stored one and adds the indexes it lacks.
+    fn ensure_spec(&self, spec: &CollectionSpec) -> Result<()> {
+        let current = self.spec();
+        spec.check_compatible(&current)?;
+        let missing: Vec<_> = spec
+            .indexes
+            .iter()
+            .filter(|wanted| !current.indexes.iter().any(|i| i.field == wanted.field))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for index in &missing {
+            self.write(LoggedOp::CreateIndex(index.clone()))?;
+        }
+        let mut updated = current;
+        updated.indexes.extend(missing);
+        write_spec(&self.dir.join(SPEC_FILE), &updated)?;
+        *write_lock(&self.spec) = updated;
+        Ok(())
+    }
+
+    /// Stores `points`, replacing any with the same ids. Durable when it returns.
+    pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let dimension = read_lock(&self.spec).dimension;
+        let mut logged = Vec::with_capacity(points.len());
+        for point in points {
+            validate::vector(&point.vector, dimension, &point.id)?;
+            let sparse = self.keyword.document(&point.text);
+            let payload_json = serde_json::to_string(&point.payload)
+                .map_err(|e| StoreError::InvalidInput(format!("payload of {}: {e}", point.id)))?;
+            logged.push(LoggedPoint {
+                id: point.id,
+                vector: point.vector,
+                sparse,
+                payload_json,
+            });
+        }
+        let count = logged.len();
+        self.write(LoggedOp::Upsert(logged))?;
+        self.after_points_written(count);
+        Ok(())
+    }
+
+    /// Reads points by id; missing ids are skipped. Results follow the order of `ids`.
+    pub fn get(&self, ids: &[PointId], with_vectors: bool) -> Result<Vec<Record>> {
+        let edge_ids: Vec<_> = ids.iter().copied().map(id_to_edge).collect();
+        let _gate = read_lock(&self.gate);
+        let records = self
+            .shard
+            .retrieve(
+                &edge_ids,
+                Some(WithPayloadInterface::Bool(true)),
+                Some(with_vector(with_vectors)),
+            )
+            .map_err(edge_error)?;
+        Ok(records
+            .into_iter()
+            .map(|r| Record {
+                id: id_from_edge(r.id),
+                payload: payload_from_edge(r.payload),
+                vector: dense_from_edge(r.vector),
+            })
+            .collect())
+    }
+
+    /// Deletes points by id; unknown ids are ignored.
+    pub fn delete(&self, ids: &[PointId]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.write(LoggedOp::Delete(ids.to_vec()))
+    }
+
+    /// Deletes every point that passes `filter`.
+    pub fn delete_by_filter(&self, filter: &Filter) -> Result<()> {
+        if filter.is_empty() {
+            return Err(StoreError::InvalidInput(
+                "refusing to delete by an empty filter (it matches every point)".into(),
+            ));
+        }
+        filter_to_edge(filter)?;
+        self.write(LoggedOp::DeleteByFilter(filter.clone()))
+    }
+
+    /// Sets payload fields on points, keeping the fields `payload` does not mention.
+    pub fn set_payload(&self, ids: &[PointId], payload: Payload) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let payload_json = serde_json::to_string(&payload)
+            .map_err(|e| StoreError::InvalidInput(format!("payload: {e}")))?;
+        self.write(LoggedOp::SetPayload {
+            ids: ids.to_vec(),
+            payload_json,
+        })
+    }
+
+    /// A page of points passing `filter`, in id order, starting at `offset`; also returns
+    /// the offset of the next page, if any.
+    pub fn scroll(
+        &self,
+        filter: Option<&Filter>,
+        limit: usize,
+        offset: Option<PointId>,
+        with_vectors: bool,
+    ) -> Result<(Vec<Record>, Option<PointId>)> {
+        validate::limit(limit)?;
+        let filter = filter.map(filter_to_edge).transpose()?;
+        let _gate = read_lock(&self.gate);
+        let (records, next) = self
+            .shard
+            .scroll(ScrollRequest {
+                offset: offset.map(id_to_edge),
+                limit: Some(limit),
+                filter,
+                with_payload: Some(WithPayloadInterface::Bool(true)),
+                with_vector: with_vector(with_vectors),
+                order_by: None,
+            })
+            .map_err(edge_error)?;
+        Ok((
+            records
+                .into_iter()
+                .map(|r| Record {
+                    id: id_from_edge(r.id),
+                    payload: payload_from_edge(r.payload),
+                    vector: dense_from_edge(r.vector),
+                })
+                .collect(),
+            next.map(id_from_edge),
+        ))
+    }
+
+    /// How many points pass `filter` (all points without one).
+    pub fn count(&self, filter: Option<&Filter>) -> Result<usize> {
+        let filter = filter.map(filter_to_edge).transpose()?;
+        let _gate = read_lock(&self.gate);
+        self.shard
+            .count(CountRequest {
+                filter,
+                exact: true,
+            })
+            .map_err(edge_error)
+    }
+
+    /// Searches the collection.
+    pub fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>> {
+        validate::search(request, read_lock(&self.spec).dimension)?;
+        let filter = request.filter.as_ref().map(filter_to_edge).transpose()?;
+        let threshold = request.score_threshold;
+        let _gate = read_lock(&self.gate);
+        match &request.query {
+            Query::Dense(vector) => Ok(self
+                .query_dense(vector, filter, request.limit, threshold, true)?
+                .into_iter()
+                .map(|p| hit(p, true))
+                .collect()),
+            Query::Keyword(text) => {
+                let sparse = self.keyword.query(text);
+                Ok(self
+                    .query_keyword(&sparse, filter, request.limit, threshold, true)?
+                    .into_iter()
+                    .map(|p| hit(p, false))
+                    .collect())
+            }
+            Query::Hybrid { vector, text } => {
+                let depth = fusion::DEPTH.max(request.limit);
+                let dense: Vec<(PointId, f32)> = self
+                    .query_dense(vector, filter.clone(), depth, None, false)?
+                    .into_iter()
+                    .map(|p| (id_from_edge(p.id), p.score))
+                    .collect();
+                let sparse = self.keyword.query(text);
+                let keyword: Vec<(PointId, f32)> = self
+                    .query_keyword(&sparse, filter, depth, None, false)?
+                    .into_iter()
+                    .map(|p| (id_from_edge(p.id), p.score))
+                    .collect();
+                let fused: Vec<fusion::Fused> = fusion::fuse(&dense, &keyword, request.limit)
+                    .into_iter()
+                    .filter(|f| threshold.is_none_or(|t| f.score >= t))
+                    .collect();
+                let ids: Vec<_> = fused.iter().map(|f| id_to_edge(f.id)).collect();
+                let mut payloads: HashMap<PointId, Payload> = self
+                    .shard
+                    .retrieve(&ids, Some(WithPayloadInterface::Bool(true)), None)
+                    .map_err(edge_error)?
+                    .into_iter()
+                    .map(|r| (id_from_edge(r.id), payload_from_edge(r.payload)))
+                    .collect();
+                Ok(fused
+                    .into_iter()
+                    .map(|f| Hit {
+                        id: f.id,
+                        score: f.score,
+                        dense_score: f.dense,
+                        keyword_score: f.keyword,
+                        payload: payloads.remove(&f.id).unwrap_or_default(),
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Points, indexed vectors, segments and bytes on disk.
+    pub fn info(&self) -> Result<CollectionInfo> {
+        let info = {
+            let _gate = read_lock(&self.gate);
+            self.shard.info()
+        };
+        Ok(CollectionInfo {
+            name: read_lock(&self.spec).name.clone(),
+            points: self.count(None)?,
+            indexed_vectors: info.indexed_vectors_count,
+            segments: info.segments_count,
+            disk_bytes: Some(dir_size(&self.dir)),
+        })
+    }
+
+    /// Flushes the shard and empties the operation log.
+    pub fn checkpoint(&self) -> Result<()> {
+        let maintenance = lock(&self.maintenance);
+        self.checkpoint_locked(&maintenance)
+    }
+
+    fn checkpoint_locked(&self, _maintenance: &MutexGuard<'_, ()>) -> Result<()> {
+        let _gate = write_lock(&self.gate);
+        flush_shard(&self.shard)?;
+        lock(&self.oplog).reset()
+    }
+
+    /// Runs the optimisers (HNSW index builds, segment merges) now, blocking until done.
+    /// Searches and writes go on meanwhile. Returns whether anything changed.
+    pub fn optimize(&self) -> Result<bool> {
+        let maintenance = lock(&self.maintenance);
+        self.written_since_optimize.store(0, Ordering::Relaxed);
+        let result = catch_unwind(AssertUnwindSafe(|| self.shard.optimize()))
+            .map_err(|_| StoreError::Edge("the optimizer panicked".into()))?
+            .map_err(edge_error);
+        self.optimize_scheduled.store(false, Ordering::Release);
+        if lock(&self.oplog).len() >= self.options.checkpoint_bytes {
+            self.checkpoint_locked(&maintenance)?;
+        }
+        result
+    }
+
+    fn write(&self, op: LoggedOp) -> Result<()> {
+        {
+            let _gate = read_lock(&self.gate);
+            let mut log = lock(&self.oplog);
+            log.append(&op)?;
+            self.apply(&op)?;
+        }
+        if lock(&self.oplog).len() >= self.options.checkpoint_bytes
+            && let Ok(maintenance) = self.maintenance.try_lock()
+        {
+            self.checkpoint_locked(&maintenance)?;
+        }
+        Ok(())
+    }
+
+    fn after_points_written(&self, count: usize) {
+        let written = self
+            .written_since_optimize
+            .fetch_add(count, Ordering::Relaxed)
+            + count;
+        if written >= self.options.optimize_after
+            && !self.optimize_scheduled.swap(true, Ordering::AcqRel)
+            && self.scheduler.send(Some(self.this.clone())).is_err()
+        {
+            self.optimize_scheduled.store(false, Ordering::Release);
+        }
+    }
+
+    fn apply(&self, op: &LoggedOp) -> Result<()> {
+        let operation = match op {
+            LoggedOp::Upsert(points) => {
+                let points = points
+                    .iter()
+                    .map(|p| {
+                        let payload: Payload = serde_json::from_str(&p.payload_json)
+                            .map_err(|e| StoreError::Edge(format!("logged payload: {e}")))?;
+                        Ok(PointStructPersisted {
+                            id: id_to_edge(p.id),
+                            vector: vectors_to_edge(&p.vector, &p.sparse)?,
+                            payload: Some(payload_to_edge(payload)),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                UpdateOperation::PointOperation(PointOperations::UpsertPoints(
+                    PointInsertOperations::PointsList(points),
+                ))
+            }
+            LoggedOp::Delete(ids) => {
+                UpdateOperation::PointOperation(PointOperations::DeletePoints {
+                    ids: ids.iter().copied().map(id_to_edge).collect(),
+                })
+            }
+            LoggedOp::DeleteByFilter(filter) => UpdateOperation::PointOperation(
+                PointOperations::DeletePointsByFilter(filter_to_edge(filter)?),
+            ),
+            LoggedOp::SetPayload { ids, payload_json } => {
+                let payload: Payload = serde_json::from_str(payload_json)
+                    .map_err(|e| StoreError::Edge(format!("logged payload: {e}")))?;
+                UpdateOperation::PayloadOperation(PayloadOps::SetPayload(SetPayloadOp {
+                    payload: payload_to_edge(payload),
+                    points: Some(ids.iter().copied().map(id_to_edge).collect()),
+                    filter: None,
+                    key: None,
+                }))
+            }
+            LoggedOp::CreateIndex(index) => create_index_op(index)?,
+        };
+        self.shard.update(operation).map_err(edge_error)
+    }
+
+    fn query_dense(
+        &self,
+        vector: &[f32],
+        filter: Option<qdrant_edge::Filter>,
+        limit: usize,
+        threshold: Option<f32>,
+        with_payload: bool,
+    ) -> Result<Vec<ScoredPoint>> {
+        self.query(
+            VectorInternal::Dense(vector.to_vec()),
+            DENSE_VECTOR,
+            filter,
+            limit,
+            threshold,
+            with_payload,
+        )
+    }
+
+    fn query_keyword(
+        &self,
+        sparse: &SparseVector,
+        filter: Option<qdrant_edge::Filter>,
+        limit: usize,
+        threshold: Option<f32>,
+        with_payload: bool,
+    ) -> Result<Vec<ScoredPoint>> {
+        if sparse.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query(
+            VectorInternal::Sparse(sparse_to_edge(sparse)?),
+            KEYWORD_VECTOR,
+            filter,
+            limit,
+            threshold,
+            with_payload,
+        )
+    }
+
+    fn query(
+        &self,
+        vector: VectorInternal,
+        using: &str,
+        filter: Option<qdrant_edge::Filter>,
+        limit: usize,
+        threshold: Option<f32>,
+        with_payload: bool,
+    ) -> Result<Vec<ScoredPoint>> {
+        self.shard
+            .query(QueryRequest {
+                prefetches: vec![],
+                query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+                    query: vector,
+                    using: Some(using.to_owned()),
+                }))),
+                filter,
+                score_threshold: threshold.map(OrderedFloat),
+                limit,
+                offset: 0,
+                params: Some(SearchParams {
+                    hnsw_ef: Some(self.options.index.ef),
+                    ..SearchParams::default()
+                }),
+                with_vector: WithVector::Bool(false),
+                with_payload: WithPayloadInterface::Bool(with_payload),
+            })
+            .map_err(edge_error)
+    }
+}
+
+fn hit(point: ScoredPoint, dense: bool) -> Hit {
+    Hit {
+        id: id_from_edge(point.id),
+        score: point.score,
+        dense_score: dense.then_some(point.score),
+        keyword_score: (!dense).then_some(point.score),
+        payload: payload_from_edge(point.payload),
+    }
+}
+
+fn with_vector(with_vectors: bool) -> WithVector {
+    if with_vectors {
+        WithVector::Selector(vec![DENSE_VECTOR.to_owned()])
+    } else {
+        WithVector::Bool(false)
+    }
+}
+
+fn create_index_op(index: &super::schema::FieldIndex) -> Result<UpdateOperation> {
+    Ok(UpdateOperation::FieldIndexOperation(
+        FieldIndexOperations::CreateIndex(CreateIndex {
+            field_name: field_path(&index.field)?,
+            field_schema: Some(field_schema(index.kind)),
+        }),
+    ))
+}
+
+fn check_shard_config(shard: &EdgeShard, spec: &CollectionSpec) -> Result<()> {
+    let config = shard.config();
+    let found = config
+        .vectors
+        .get(DENSE_VECTOR)
+        .map(|v| (v.size, v.distance));
+    if found != Some((spec.dimension, Distance::Cosine)) {
+        return Err(StoreError::SchemaMismatch {
+            collection: spec.name.clone(),
+            expected: format!(
+                "a {}-dimensional cosine vector named {DENSE_VECTOR}",
+                spec.dimension
+            ),
+            found: match found {
+                Some((size, distance)) => format!("{size}-dimensional {distance:?} vectors"),
+                None => format!("no vector named {DENSE_VECTOR}"),
+            },
+        });
+    }
+    let sparse = config
+        .sparse_vectors
+        .get(KEYWORD_VECTOR)
+        .and_then(|s| s.modifier);
+    if sparse != Some(Modifier::Idf) {
+        return Err(StoreError::SchemaMismatch {
+            collection: spec.name.clone(),
+            expected: format!("a sparse vector named {KEYWORD_VECTOR} with IDF"),
+            found: format!("{sparse:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// qdrant-edge 0.7.0 never truncates its WAL and never reads it back (engram's oplog does
+/// that job), so closed WAL segments only cost disk. Keep the newest one so that operation
+/// numbers go on increasing (Qdrant ignores an update older than the point it would change).
+fn prune_edge_wal(wal: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(wal) else {
+        return Ok(());
+    };
+    let mut closed: Vec<(u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let start = name.strip_prefix("closed-")?.parse().ok()?;
+            Some((start, e.path()))
+        })
+        .collect();
+    closed.sort();
+    closed.pop();
+    for (_, path) in closed {
+        fs_err::remove_file(&path).map_err(|e| StoreError::io("prune", &path, e))?;
+    }
+    Ok(())
+}
+
+/// qdrant-edge's flush panics instead of returning errors; keep a panic inside the store.
+fn flush_shard(shard: &EdgeShard) -> Result<()> {
+    catch_unwind(AssertUnwindSafe(|| shard.flush()))
+        .map_err(|_| StoreError::Edge("flushing the shard failed".into()))
+}
+
+fn read_spec(path: &Path) -> Result<CollectionSpec> {
+    let text = fs_err::read_to_string(path).map_err(|e| StoreError::io("read", path, e))?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn write_spec(path: &Path, spec: &CollectionSpec) -> Result<()> {
+    let text = serde_json::to_string_pretty(spec)
+        .map_err(|e| StoreError::Edge(format!("cannot encode spec: {e}")))?;
+    let tmp = path.with_extension("json.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = fs_err::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, text.as_bytes())?;
+        file.sync_all()?;
+        fs_err::rename(&tmp, path)
+    };
+    write().map_err(|e| StoreError::io("write", path, e))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs_err::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::io("sync", dir, e))
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&entry.path()),
+            Ok(_) => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn edge_error(error: qdrant_edge::OperationError) -> StoreError {
+    StoreError::Edge(error.to_string())
+}
+
+/// Locks that survive a panicked holder: the data they guard stays consistent because every
+/// critical section either completes or returns an error before changing it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Messages to the optimizer thread: a collection to optimise, or `None` to stop.
+type Schedule = mpsc::Sender<Option<Weak<EdgeCollection>>>;
+
+/// The background thread that runs scheduled optimisations, one at a time.
+struct Optimizer {
+    sender: Schedule,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Optimizer {
+    fn start() -> Self {
+        let (sender, receiver) = mpsc::channel::<Option<Weak<EdgeCollection>>>();
+        let handle = std::thread::Builder::new()
+            .name("engram-optimizer".into())
+            .spawn(move || {
+                while let Ok(Some(collection)) = receiver.recv() {
+                    if let Some(collection) = collection.upgrade()
+                        && let Err(error) = collection.optimize()
+                    {
+                        tracing::warn!(
+                            "optimising collection {} failed: {error}",
+                            collection.spec().name
+                        );
+                    }
+                }
+            })
+            .ok();
+        if handle.is_none() {
+            tracing::warn!("could not start the optimizer thread; indexes build only on demand");
+        }
+        Self { sender, handle }
+    }
+
+    fn sender(&self) -> Schedule {
+        self.sender.clone()
+    }
+
+    /// Lets the optimisation under way finish, then stops the thread; what is still queued
+    /// is dropped (it is rescheduled by the next writes after reopening).
+    fn stop(&mut self) {
+        let _ = self.sender.send(None);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}

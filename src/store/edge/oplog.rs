@@ -1,0 +1,289 @@
+//! engram's operation log for one Edge collection.
+//!
+//! qdrant-edge 0.7.0 writes its own WAL but never replays it: whatever was not flushed to the
+//! segments is gone after a crash (measured: 100,000 acknowledged upserts, SIGKILL, 0 points
+//! after reopening). So every write is first appended here (and fdatasync'ed by default),
+//! then applied to the shard; a checkpoint flushes the shard and empties the log; opening a
+//! collection replays whatever the log still holds. Replaying is idempotent: operations set
+//! state (upsert, delete, set payload), they never increment it.
+//!
+//! Record layout: `len: u32 LE | crc32: u32 LE | body` where body is the MessagePack encoding
+//! of a [`LoggedOp`] and the CRC covers the body. A record that is cut short or fails its CRC
+//! ends the log: a torn tail is what a crash mid-append leaves, and it was never acknowledged.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::error::{Result, StoreError};
+use crate::store::filter::Filter;
+use crate::store::keyword::SparseVector;
+use crate::store::schema::FieldIndex;
+use crate::store::types::PointId;
+
+/// Records larger than this are refused (and, when read, treated as corruption).
+const MAX_RECORD: u32 = 1 << 30;
+
+/// A point as logged: everything needed to apply the upsert again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct LoggedPoint {
+    pub id: PointId,
+    pub vector: Vec<f32>,
+    pub sparse: SparseVector,
+    /// The payload as JSON text (MessagePack would blur JSON's integer/float distinction).
+    pub payload_json: String,
+}
+
+/// One write to a collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) enum LoggedOp {
+    Upsert(Vec<LoggedPoint>),
+    Delete(Vec<PointId>),
+    DeleteByFilter(Filter),
+    SetPayload {
+        ids: Vec<PointId>,
+        payload_json: String,
+    },
+    CreateIndex(FieldIndex),
+}
+
+/// The append-only log file.
+#[derive(Debug)]
+pub(super) struct OpLog {
+    file: File,
+    path: PathBuf,
+    len: u64,
+    sync: bool,
+}
+
+impl OpLog {
+    /// Opens (or creates) the log at `path` and returns the operations it holds, in order.
+    /// A torn or corrupt tail is cut off; bytes after a corrupt record in the middle are
+    /// kept aside in `<path>.corrupt-<unix time>` and reported.
+    pub(super) fn open(path: &Path, sync: bool) -> Result<(Self, Vec<LoggedOp>)> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| StoreError::io("open", path, e))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| StoreError::io("read", path, e))?;
+        let (ops, valid_len) = decode_all(&bytes);
+        if valid_len < bytes.len() {
+            let rest = &bytes[valid_len..];
+            let is_torn_tail = looks_torn(rest);
+            if is_torn_tail {
+                tracing::info!(
+                    "{}: dropping a torn record of {} bytes at the end (an unacknowledged \
+                     write interrupted by a crash)",
+                    path.display(),
+                    rest.len()
+                );
+            } else {
+                let aside = path.with_extension(format!(
+                    "corrupt-{}",
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0)
+                ));
+                fs_err::write(&aside, rest).map_err(|e| StoreError::io("write", &aside, e))?;
+                tracing::error!(
+                    "{}: corrupt record at byte {valid_len}; the {} bytes from there were \
+                     moved to {} and not replayed",
+                    path.display(),
+                    rest.len(),
+                    aside.display()
+                );
+            }
+            file.set_len(valid_len as u64)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| StoreError::io("truncate", path, e))?;
+        }
+        Ok((
+            Self {
+                file,
+                path: path.to_path_buf(),
+                len: valid_len as u64,
+                sync,
+            },
+            ops,
+        ))
+    }
+
+    /// Appends `op`; when this returns, the record is in the file (and on disk if `sync`).
+    pub(super) fn append(&mut self, op: &LoggedOp) -> Result<()> {
+        let body = rmp_serde::to_vec(op)
+            .map_err(|e| StoreError::Edge(format!("cannot encode an operation: {e}")))?;
+        let len = u32::try_from(body.len())
+            .ok()
+            .filter(|&n| n > 0 && n <= MAX_RECORD)
+            .ok_or_else(|| {
+                StoreError::InvalidInput(format!(
+                    "one write of {} bytes is too large (at most {MAX_RECORD})",
+                    body.len()
+                ))
+            })?;
+        let mut record = Vec::with_capacity(body.len() + 8);
+        record.extend_from_slice(&len.to_le_bytes());
+        record.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        record.extend_from_slice(&body);
+        let result = self.file.write_all(&record).and_then(|()| {
+            if self.sync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(error) = result {
+            // Cut off whatever part of the record made it, so the log stays decodable.
+            let _ = self.file.set_len(self.len);
+            return Err(StoreError::io("append to", &self.path, error));
+        }
+        self.len += record.len() as u64;
+        Ok(())
+    }
+
+    /// Empties the log once everything in it is durable in the shard.
+    pub(super) fn reset(&mut self) -> Result<()> {
+        self.file
+            .set_len(0)
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| StoreError::io("truncate", &self.path, e))?;
+        self.len = 0;
+        Ok(())
+    }
+
+    /// Bytes in the log.
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// Decodes records until the first invalid one; returns them and the valid prefix length.
+fn decode_all(bytes: &[u8]) -> (Vec<LoggedOp>, usize) {
+    let mut ops = Vec::new();
+    let mut at = 0;
+    while let Some((op, next)) = decode_one(bytes, at) {
+        ops.push(op);
+        at = next;
+    }
+    (ops, at)
+}
+
+fn decode_one(bytes: &[u8], at: usize) -> Option<(LoggedOp, usize)> {
+    let header = bytes.get(at..at + 8)?;
+    let len = u32::from_le_bytes(header[..4].try_into().ok()?);
+    let crc = u32::from_le_bytes(header[4..].try_into().ok()?);
+    if len == 0 || len > MAX_RECORD {
+        return None;
+    }
+    let end = at + 8 + len as usize;
+    let body = bytes.get(at + 8..end)?;
+    if crc32fast::hash(body) != crc {
+        return None;
+    }
+    let op = rmp_serde::from_slice(body).ok()?;
+    Some((op, end))
+}
+
+/// Whether undecodable trailing bytes are what an interrupted append leaves: a record whose
+/// declared length runs past the end of the file, or zeros.
+fn looks_torn(rest: &[u8]) -> bool {
+    if rest.iter().all(|&b| b == 0) {
+        return true;
+    }
+    match rest.get(..4) {
+        None => true,
+        Some(len) => {
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            8 + len > rest.len()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(n: u8) -> LoggedOp {
+        LoggedOp::Upsert(vec![LoggedPoint {
+            id: PointId::from_u128(u128::from(n)),
+            vector: vec![f32::from(n), 0.5],
+            sparse: SparseVector {
+                indices: vec![1, 7],
+                values: vec![0.5, 1.5],
+            },
+            payload_json: format!("{{\"n\":{n},\"f\":1.0}}"),
+        }])
+    }
+
+    #[test]
+    fn round_trips_in_order_and_resets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oplog");
+        let (mut log, ops) = OpLog::open(&path, true).expect("open");
+        assert!(ops.is_empty());
+        for n in 0..5 {
+            log.append(&op(n)).expect("append");
+        }
+        log.append(&LoggedOp::Delete(vec![PointId::from_u128(3)]))
+            .expect("append");
+        drop(log);
+        let (mut log, ops) = OpLog::open(&path, true).expect("reopen");
+        assert_eq!(ops.len(), 6);
+        assert_eq!(ops[2], op(2));
+        assert_eq!(ops[5], LoggedOp::Delete(vec![PointId::from_u128(3)]));
+        log.reset().expect("reset");
+        drop(log);
+        let (_, ops) = OpLog::open(&path, true).expect("reopen");
+        assert!(ops.is_empty());
+    }
+
+    #[test]
+    fn a_torn_tail_is_dropped_and_earlier_records_survive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oplog");
+        let (mut log, _) = OpLog::open(&path, false).expect("open");
+        log.append(&op(1)).expect("append");
+        log.append(&op(2)).expect("append");
+        let full = log.len();
+        drop(log);
+        // Cut the last record in half, as a crash mid-append would.
+        let file = OpenOptions::new().write(true).open(&path).expect("open");
+        file.set_len(full - 10).expect("truncate");
+        let (mut log, ops) = OpLog::open(&path, false).expect("reopen");
+        assert_eq!(ops, vec![op(1)]);
+        log.append(&op(3)).expect("append after repair");
+        drop(log);
+        let (_, ops) = OpLog::open(&path, false).expect("reopen");
+        assert_eq!(ops, vec![op(1), op(3)]);
+    }
+
+    #[test]
+    fn a_corrupt_record_in_the_middle_is_kept_aside() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oplog");
+        let (mut log, _) = OpLog::open(&path, false).expect("open");
+        for n in 0..3 {
+            log.append(&op(n)).expect("append");
+        }
+        drop(log);
+        let mut bytes = std::fs::read(&path).expect("read");
+        let first_len = 8 + u32::from_le_bytes(bytes[..4].try_into().expect("len")) as usize;
+        bytes[first_len + 12] ^= 0xff; // inside the second record's body
+        std::fs::write(&path, &bytes).expect("write");
+        let (_, ops) = OpLog::open(&path, false).expect("reopen");
+        assert_eq!(ops, vec![op(0)]);
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+    }
+}

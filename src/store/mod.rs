@@ -1,0 +1,196 @@
+//! Storage: collections of points (a dense vector, a BM25 vector and a JSON payload) with
+//! dense, keyword and hybrid search, filters, and two backends that pass one conformance
+//! suite: [`EdgeStore`] (Qdrant Edge in process, the default) and, for scaling out, a
+//! Qdrant server or cluster over gRPC.
+//!
+//! Domain modules speak this module's types; only the backends know Qdrant's.
+
+mod edge;
+mod error;
+mod filter;
+pub mod fusion;
+mod index;
+mod keyword;
+mod lock;
+mod remote;
+mod schema;
+mod types;
+mod validate;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use edge::{EdgeCollection, EdgeOptions, EdgeStore};
+pub use error::{Result, StoreError};
+pub use filter::{Condition, Filter, Range};
+pub use index::IndexOptions;
+pub use keyword::{KeywordEncoder, LANGUAGES, SparseVector};
+pub use lock::DirLock;
+pub use remote::{BreakerStatus, RemoteCollection, RemoteConfig, RemoteStore};
+pub use schema::{
+    CollectionSpec, DENSE_VECTOR, FieldIndex, FieldKind, KEYWORD_VECTOR, KeywordSettings,
+    validate_name,
+};
+pub use types::{
+    CollectionInfo, Hit, MAX_LIMIT, Payload, Point, PointId, Query, Record, SearchMode,
+    SearchRequest,
+};
+
+/// A store: the embedded default or a Qdrant server.
+#[derive(Debug)]
+pub enum Store {
+    /// Qdrant Edge in this process.
+    Edge(EdgeStore),
+    /// A Qdrant server or cluster over gRPC.
+    Remote(RemoteStore),
+}
+
+impl Store {
+    /// Opens the embedded store in `dir` with default options.
+    pub fn open_edge(dir: &Path) -> Result<Self> {
+        EdgeStore::open(dir, EdgeOptions::default()).map(Self::Edge)
+    }
+
+    /// Connects to a Qdrant server or cluster.
+    pub fn connect_remote(config: RemoteConfig) -> Result<Self> {
+        RemoteStore::connect(config).map(Self::Remote)
+    }
+
+    /// The collection `spec` names, created on first use.
+    pub fn collection(&self, spec: &CollectionSpec) -> Result<Collection> {
+        match self {
+            Self::Edge(store) => store.collection(spec).map(Collection::Edge),
+            Self::Remote(store) => store.collection(spec).map(Collection::Remote),
+        }
+    }
+
+    /// Names of the collections this store holds.
+    pub fn collection_names(&self) -> Result<Vec<String>> {
+        match self {
+            Self::Edge(store) => store.collection_names(),
+            Self::Remote(store) => store.collection_names(),
+        }
+    }
+
+    /// Deletes a collection.
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        match self {
+            Self::Edge(store) => store.drop_collection(name),
+            Self::Remote(store) => store.drop_collection(name),
+        }
+    }
+
+    /// Makes every acknowledged write durable in the backend's own files.
+    pub fn flush(&self) -> Result<()> {
+        match self {
+            Self::Edge(store) => store.flush(),
+            // Every acknowledged write is already applied by the server (wait=true).
+            Self::Remote(_) => Ok(()),
+        }
+    }
+}
+
+/// A handle to one collection.
+#[derive(Debug, Clone)]
+pub enum Collection {
+    /// An embedded collection.
+    Edge(Arc<EdgeCollection>),
+    /// A collection on a Qdrant server.
+    Remote(RemoteCollection),
+}
+
+impl Collection {
+    /// Stores points, replacing those with the same ids. Durable when it returns.
+    pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
+        match self {
+            Self::Edge(c) => c.upsert(points),
+            Self::Remote(c) => c.upsert(points),
+        }
+    }
+
+    /// Reads points by id, skipping unknown ids, in the order of `ids`.
+    pub fn get(&self, ids: &[PointId], with_vectors: bool) -> Result<Vec<Record>> {
+        match self {
+            Self::Edge(c) => c.get(ids, with_vectors),
+            Self::Remote(c) => c.get(ids, with_vectors),
+        }
+    }
+
+    /// Deletes points by id.
+    pub fn delete(&self, ids: &[PointId]) -> Result<()> {
+        match self {
+            Self::Edge(c) => c.delete(ids),
+            Self::Remote(c) => c.delete(ids),
+        }
+    }
+
+    /// Deletes every point passing a (non-empty) filter.
+    pub fn delete_by_filter(&self, filter: &Filter) -> Result<()> {
+        match self {
+            Self::Edge(c) => c.delete_by_filter(filter),
+            Self::Remote(c) => c.delete_by_filter(filter),
+        }
+    }
+
+    /// Sets payload fields on points, keeping the others.
+    pub fn set_payload(&self, ids: &[PointId], payload: Payload) -> Result<()> {
+        match self {
+            Self::Edge(c) => c.set_payload(ids, payload),
+            Self::Remote(c) => c.set_payload(ids, payload),
+        }
+    }
+
+    /// A page of points in id order and the offset of the next page.
+    pub fn scroll(
+        &self,
+        filter: Option<&Filter>,
+        limit: usize,
+        offset: Option<PointId>,
+        with_vectors: bool,
+    ) -> Result<(Vec<Record>, Option<PointId>)> {
+        match self {
+            Self::Edge(c) => c.scroll(filter, limit, offset, with_vectors),
+            Self::Remote(c) => c.scroll(filter, limit, offset, with_vectors),
+        }
+    }
+
+    /// How many points pass `filter`.
+    pub fn count(&self, filter: Option<&Filter>) -> Result<usize> {
+        match self {
+            Self::Edge(c) => c.count(filter),
+            Self::Remote(c) => c.count(filter),
+        }
+    }
+
+    /// Dense, keyword or hybrid search.
+    pub fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>> {
+        match self {
+            Self::Edge(c) => c.search(request),
+            Self::Remote(c) => c.search(request),
+        }
+    }
+
+    /// Sizes and index state.
+    pub fn info(&self) -> Result<CollectionInfo> {
+        match self {
+            Self::Edge(c) => c.info(),
+            Self::Remote(c) => c.info(),
+        }
+    }
+
+    /// Builds pending indexes now (blocking) instead of waiting for the background.
+    pub fn optimize(&self) -> Result<()> {
+        match self {
+            Self::Edge(c) => c.optimize().map(|_| ()),
+            Self::Remote(c) => c.optimize(),
+        }
+    }
+
+    /// Makes this collection's acknowledged writes durable in the backend's own files.
+    pub fn flush(&self) -> Result<()> {
+        match self {
+            Self::Edge(c) => c.checkpoint(),
+            Self::Remote(_) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,790 @@
+//! The scale-out backend: a Qdrant server or cluster over gRPC (qdrant-client).
+//!
+//! The client is async; engram's store API is blocking (callers on an async runtime use
+//! `spawn_blocking`, as they must for embedding anyway), so the backend owns a small tokio
+//! runtime and blocks on it. Collections are named `<namespace>.<name>` so that several engram
+//! deployments can share one cluster. Every request goes through [`Shared::call`]: transient
+//! failures are retried with backoff, and repeated failures open a circuit breaker.
+
+mod breaker;
+mod convert;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use qdrant_client::qdrant::{
+    self, CollectionStatus, CountPointsBuilder, CreateCollectionBuilder,
+    CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType, GetPointsBuilder,
+    HnswConfigDiffBuilder, Modifier, NamedVectors, OptimizersConfigDiffBuilder, PointStruct,
+    PointsIdsList, QueryBatchPointsBuilder, QueryPointsBuilder, ScoredPoint, ScrollPointsBuilder,
+    SearchParamsBuilder, SetPayloadPointsBuilder, SparseVectorParamsBuilder,
+    SparseVectorsConfigBuilder, UpsertPointsBuilder, VectorInput, VectorParamsBuilder,
+    VectorsConfigBuilder,
+};
+use qdrant_client::{Qdrant, QdrantError};
+
+pub use self::breaker::BreakerStatus;
+use self::breaker::{Breaker, backoff};
+use self::convert::{
+    filter_to_remote, id_from_remote, id_to_remote, payload_from_remote, payload_to_remote,
+};
+use super::error::{Result, StoreError};
+use super::filter::Filter;
+use super::fusion;
+use super::index::IndexOptions;
+use super::keyword::{KeywordEncoder, SparseVector};
+use super::schema::{CollectionSpec, DENSE_VECTOR, FieldKind, KEYWORD_VECTOR, validate_name};
+use super::types::{CollectionInfo, Hit, Payload, Point, PointId, Query, Record, SearchRequest};
+use super::validate;
+
+/// Key of the collection metadata entry that holds engram's spec.
+const SPEC_METADATA: &str = "engram_spec";
+/// Points per upsert request, well under the server's default 32 MiB request limit.
+const UPSERT_CHUNK: usize = 256;
+
+/// Where the Qdrant server is and how to talk to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteConfig {
+    /// gRPC URL, e.g. `http://localhost:6334`.
+    pub url: String,
+    /// API key, if the server requires one.
+    pub api_key: Option<String>,
+    /// Prefix of this deployment's collection names. Default: `engram`.
+    pub namespace: String,
+    /// Timeout of one request. Default: 10 s.
+    pub timeout: Duration,
+    /// Retries of a request that failed transiently (unavailable, timed out). Default: 3.
+    pub retries: u32,
+    /// Consecutive failed requests that open the circuit. Default: 5.
+    pub breaker_threshold: u32,
+    /// How long an open circuit fails fast before letting a request through. Default: 10 s.
+    pub breaker_cooldown: Duration,
+    /// Index settings of new collections and the search-time beam width; the same defaults
+    /// as the embedded store, so both answer alike.
+    pub index: IndexOptions,
+}
+
+impl RemoteConfig {
+    /// Settings for the server at `url`, every other field at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            api_key: None,
+            namespace: "engram".to_owned(),
+            timeout: Duration::from_secs(10),
+            retries: 3,
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(10),
+            index: IndexOptions::default(),
+        }
+    }
+}
+
+/// A connection to a Qdrant server or cluster.
+pub struct RemoteStore {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RemoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteStore")
+            .field("url", &self.shared.config.url)
+            .field("namespace", &self.shared.config.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    client: Qdrant,
+    runtime: tokio::runtime::Runtime,
+    breaker: Breaker,
+    config: RemoteConfig,
+}
+
+/// How a failed request should be treated.
+enum Failure {
+    /// The request is wrong: no retry, and the server is fine.
+    Caller(String),
+    /// The server or network may recover: retry, then count against the breaker.
+    Transient(String, Option<Duration>),
+    /// The server failed for good on this request.
+    Server(String),
+}
+
+fn classify(error: QdrantError) -> Failure {
+    use tonic::Code;
+    match error {
+        QdrantError::ResponseError { status } => {
+            let message = format!("{:?}: {}", status.code(), status.message());
+            match status.code() {
+                Code::InvalidArgument
+                | Code::NotFound
+                | Code::AlreadyExists
+                | Code::FailedPrecondition
+                | Code::PermissionDenied
+                | Code::Unauthenticated
+                | Code::OutOfRange => Failure::Caller(message),
+                Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::Aborted
+                | Code::Unknown
+                | Code::Cancelled
+                | Code::ResourceExhausted => Failure::Transient(message, None),
+                Code::Ok | Code::Internal | Code::DataLoss | Code::Unimplemented => {
+                    Failure::Server(message)
+                }
+            }
+        }
+        QdrantError::ResourceExhaustedError {
+            status,
+            retry_after_seconds,
+        } => Failure::Transient(
+            format!("resource exhausted: {}", status.message()),
+            Some(Duration::from_secs(retry_after_seconds.min(5))),
+        ),
+        QdrantError::Io(error) => Failure::Transient(error.to_string(), None),
+        other => Failure::Server(other.to_string()),
+    }
+}
+
+impl Shared {
+    /// Runs one request with retries and the circuit breaker.
+    fn call<T, F, Fut>(&self, what: &str, request: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = std::result::Result<T, QdrantError>>,
+    {
+        self.breaker.check()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.runtime.block_on(request()) {
+                Ok(value) => {
+                    self.breaker.success();
+                    return Ok(value);
+                }
+                Err(error) => classify(error),
+            };
+            match failure {
+                Failure::Caller(message) => {
+                    self.breaker.success();
+                    return Err(StoreError::Remote {
+                        message: format!("{what}: {message}"),
+                        caller_fault: true,
+                    });
+                }
+                Failure::Transient(message, wait) if attempt <= self.config.retries => {
+                    let delay = wait.unwrap_or_else(|| backoff(attempt));
+                    tracing::debug!("{what} failed ({message}); retry {attempt} in {delay:?}");
+                    std::thread::sleep(delay);
+                }
+                Failure::Transient(message, _) | Failure::Server(message) => {
+                    let message = format!("{what} (after {attempt} attempts): {message}");
+                    self.breaker.failure(&message);
+                    return Err(StoreError::Remote {
+                        message,
+                        caller_fault: false,
+                    });
+                }
+            }
+        }
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        format!("{}.{name}", self.config.namespace)
+    }
+}
+
+impl RemoteStore {
+    /// Connects to the server `config` names (lazily: the first request opens the channel).
+    pub fn connect(config: RemoteConfig) -> Result<Self> {
+        validate_name(&config.namespace)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("engram-qdrant")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Remote {
+                message: format!("cannot start the client runtime: {e}"),
+                caller_fault: false,
+            })?;
+        let client = {
+            let _context = runtime.enter();
+            Qdrant::from_url(&config.url)
+                .api_key(config.api_key.clone())
+                .timeout(config.timeout)
+                .connect_timeout(config.timeout)
+                .skip_compatibility_check()
+                .build()
+                .map_err(|e| StoreError::Remote {
+                    message: format!("invalid Qdrant URL {:?}: {e}", config.url),
+                    caller_fault: true,
+                })?
+        };
+        let breaker = Breaker::new(config.breaker_threshold, config.breaker_cooldown);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                client,
+                runtime,
+                breaker,
+                config,
+            }),
+        })
+    }
+
+    /// The state of the circuit breaker.
+    pub fn breaker_status(&self) -> BreakerStatus {
+        self.shared.breaker.status()
+    }
+
+    /// The collection `spec` names, created with that schema on first use; an existing
+    /// collection with another schema is an error.
+    pub fn collection(&self, spec: &CollectionSpec) -> Result<RemoteCollection> {
+        spec.validate()?;
+        let shared = &self.shared;
+        let name = shared.qualified(&spec.name);
+        let exists = shared.call("check collection", || {
+            shared.client.collection_exists(&name)
+        })?;
+        if !exists {
+            let spec_json = serde_json::to_value(spec)
+                .map_err(|e| StoreError::InvalidInput(format!("spec: {e}")))?;
+            let mut vectors = VectorsConfigBuilder::default();
+            vectors.add_named_vector_params(
+                DENSE_VECTOR,
+                VectorParamsBuilder::new(spec.dimension as u64, Distance::Cosine),
+            );
+            let mut sparse = SparseVectorsConfigBuilder::default();
+            sparse.add_named_vector_params(
+                KEYWORD_VECTOR,
+                SparseVectorParamsBuilder::default().modifier(Modifier::Idf),
+            );
+            let index = shared.config.index;
+            let request = CreateCollectionBuilder::new(&name)
+                .hnsw_config(
+                    HnswConfigDiffBuilder::default()
+                        .m(index.m as u64)
+                        .ef_construct(index.ef_construct as u64)
+                        .full_scan_threshold(index.exact_search_kb as u64),
+                )
+                .optimizers_config(
+                    OptimizersConfigDiffBuilder::default()
+                        .indexing_threshold(index.exact_search_kb as u64),
+                )
+                .vectors_config(vectors)
+                .sparse_vectors_config(sparse)
+                .metadata(HashMap::from([(SPEC_METADATA.to_owned(), spec_json)]));
+            match shared.call("create collection", || {
+                shared.client.create_collection(request.clone())
+            }) {
+                Ok(_) => {}
+                // Another engram created it first: fine, it is checked below like any other.
+                Err(StoreError::Remote {
+                    caller_fault: true,
+                    message,
+                }) if message.contains("already exists") => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let collection = RemoteCollection {
+            shared: Arc::clone(shared),
+            spec: spec.clone(),
+            name,
+            keyword: Arc::new(KeywordEncoder::new(&spec.keyword)?),
+        };
+        collection.check_schema_and_indexes()?;
+        Ok(collection)
+    }
+
+    /// Names of this namespace's collections.
+    pub fn collection_names(&self) -> Result<Vec<String>> {
+        let shared = &self.shared;
+        let prefix = shared.qualified("");
+        let response = shared.call("list collections", || shared.client.list_collections())?;
+        let mut names: Vec<String> = response
+            .collections
+            .into_iter()
+            .filter_map(|c| c.name.strip_prefix(&prefix).map(str::to_owned))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes a collection of this namespace.
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        validate_name(name)?;
+        let shared = &self.shared;
+        let qualified = shared.qualified(name);
+        shared.call("delete collection", || {
+            shared.client.delete_collection(&qualified)
+        })?;
+        Ok(())
+    }
+}
+
+/// One collection on a Qdrant server.
+#[derive(Clone)]
+pub struct RemoteCollection {
+    shared: Arc<Shared>,
+    spec: CollectionSpec,
+    name: String,
+    keyword: Arc<KeywordEncoder>,
+}
+
+impl std::fmt::Debug for RemoteCollection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteCollection")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn field_type(kind: FieldKind) -> FieldType {
+    match kind {
+        FieldKind::Keyword => FieldType::Keyword,
+        FieldKind::Integer => FieldType::Integer,
+        FieldKind::Float => FieldType::Float,
+        FieldKind::Bool => FieldType::Bool,
+    }
+}
+
+impl RemoteCollection {
+    fn info_raw(&self) -> Result<qdrant::CollectionInfo> {
+        let shared = &self.shared;
+        let response = shared.call("collection info", || {
+            shared.client.collection_info(&self.name)
+        })?;
+        response.result.ok_or_else(|| StoreError::Remote {
+            message: format!("no info returned for {}", self.name),
+            caller_fault: false,
+        })
+    }
+
+    fn check_schema_and_indexes(&self) -> Result<()> {
+        let info = self.info_raw()?;
+        let mismatch = |expected: String, found: String| StoreError::SchemaMismatch {
+            collection: self.name.clone(),
+            expected,
+            found,
+        };
+        let params = info.config.as_ref().and_then(|c| c.params.as_ref());
+        let dense = params
+            .and_then(|p| p.vectors_config.as_ref())
+            .and_then(|v| v.config.as_ref())
+            .and_then(|config| match config {
+                qdrant::vectors_config::Config::ParamsMap(map) => {
+                    map.map.get(DENSE_VECTOR).cloned()
+                }
+                qdrant::vectors_config::Config::Params(_) => None,
+            });
+        match dense {
+            Some(p)
+                if p.size == self.spec.dimension as u64
+                    && p.distance == Distance::Cosine as i32 => {}
+            Some(p) => {
+                return Err(mismatch(
+                    format!("{}-dimensional cosine vectors", self.spec.dimension),
+                    format!("{}-dimensional vectors (distance {})", p.size, p.distance),
+                ));
+            }
+            None => {
+                return Err(mismatch(
+                    format!("a vector named {DENSE_VECTOR}"),
+                    "no such vector".into(),
+                ));
+            }
+        }
+        let sparse_idf = params
+            .and_then(|p| p.sparse_vectors_config.as_ref())
+            .and_then(|s| s.map.get(KEYWORD_VECTOR))
+            .and_then(|s| s.modifier);
+        if sparse_idf != Some(Modifier::Idf as i32) {
+            return Err(mismatch(
+                format!("a sparse vector named {KEYWORD_VECTOR} with IDF"),
+                format!("modifier {sparse_idf:?}"),
+            ));
+        }
+        if let Some(stored) = info
+            .config
+            .as_ref()
+            .and_then(|c| c.metadata.get(SPEC_METADATA))
+            .map(|v| serde_json::Value::from(v.clone()))
+            .and_then(|v| serde_json::from_value::<CollectionSpec>(v).ok())
+        {
+            self.spec.check_compatible(&CollectionSpec {
+                name: self.spec.name.clone(),
+                ..stored
+            })?;
+        }
+        for index in &self.spec.indexes {
+            let wanted = field_type(index.kind) as i32;
+            match info.payload_schema.get(&index.field) {
+                Some(existing) if existing.data_type == wanted => {}
+                Some(existing) => {
+                    return Err(mismatch(
+                        format!("field {} indexed as {:?}", index.field, index.kind),
+                        format!(
+                            "field {} indexed as type {}",
+                            index.field, existing.data_type
+                        ),
+                    ));
+                }
+                None => {
+                    let shared = &self.shared;
+                    let request = CreateFieldIndexCollectionBuilder::new(
+                        &self.name,
+                        &index.field,
+                        field_type(index.kind),
+                    )
+                    .wait(true);
+                    shared.call("create index", || {
+                        shared.client.create_field_index(request.clone())
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores points, replacing those with the same ids; acknowledged by the server once
+    /// applied (`wait=true`).
+    pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
+        let mut structs = Vec::with_capacity(points.len());
+        for point in points {
+            validate::vector(&point.vector, self.spec.dimension, &point.id)?;
+            let sparse = self.keyword.document(&point.text);
+            let mut vectors = NamedVectors::default()
+                .add_vector(DENSE_VECTOR, qdrant::Vector::new_dense(point.vector));
+            if !sparse.is_empty() {
+                vectors = vectors.add_vector(
+                    KEYWORD_VECTOR,
+                    qdrant::Vector::new_sparse(sparse.indices, sparse.values),
+                );
+            }
+            structs.push(PointStruct::new(
+                id_to_remote(point.id),
+                vectors,
+                payload_to_remote(point.payload),
+            ));
+        }
+        let shared = &self.shared;
+        for chunk in structs.chunks(UPSERT_CHUNK) {
+            let request = UpsertPointsBuilder::new(&self.name, chunk.to_vec()).wait(true);
+            shared.call("upsert", || shared.client.upsert_points(request.clone()))?;
+        }
+        Ok(())
+    }
+
+    /// Reads points by id, skipping unknown ids, in the order of `ids`.
+    pub fn get(&self, ids: &[PointId], with_vectors: bool) -> Result<Vec<Record>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shared = &self.shared;
+        let mut request = GetPointsBuilder::new(
+            &self.name,
+            ids.iter().copied().map(id_to_remote).collect::<Vec<_>>(),
+        )
+        .with_payload(true);
+        if with_vectors {
+            request = request.with_vectors(qdrant::VectorsSelector {
+                names: vec![DENSE_VECTOR.to_owned()],
+            });
+        }
+        let response = shared.call("get points", || shared.client.get_points(request.clone()))?;
+        let mut by_id: HashMap<PointId, Record> = HashMap::new();
+        for point in response.result {
+            let record = Record {
+                id: id_from_remote(point.id)?,
+                payload: payload_from_remote(point.payload),
+                vector: dense_output(point.vectors),
+            };
+            by_id.insert(record.id, record);
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// Deletes points by id.
+    pub fn delete(&self, ids: &[PointId]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let shared = &self.shared;
+        let request = DeletePointsBuilder::new(&self.name)
+            .points(PointsIdsList {
+                ids: ids.iter().copied().map(id_to_remote).collect(),
+            })
+            .wait(true);
+        shared.call("delete points", || {
+            shared.client.delete_points(request.clone())
+        })?;
+        Ok(())
+    }
+
+    /// Deletes every point passing a (non-empty) filter.
+    pub fn delete_by_filter(&self, filter: &Filter) -> Result<()> {
+        if filter.is_empty() {
+            return Err(StoreError::InvalidInput(
+                "refusing to delete by an empty filter (it matches every point)".into(),
+            ));
+        }
+        let shared = &self.shared;
+        let request = DeletePointsBuilder::new(&self.name)
+            .points(filter_to_remote(filter)?)
+            .wait(true);
+        shared.call("delete by filter", || {
+            shared.client.delete_points(request.clone())
+        })?;
+        Ok(())
+    }
+
+    /// Sets payload fields on points, keeping the others.
+    pub fn set_payload(&self, ids: &[PointId], payload: Payload) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let shared = &self.shared;
+        let request = SetPayloadPointsBuilder::new(&self.name, payload_to_remote(payload))
+            .points_selector(PointsIdsList {
+                ids: ids.iter().copied().map(id_to_remote).collect(),
+            })
+            .wait(true);
+        shared.call("set payload", || shared.client.set_payload(request.clone()))?;
+        Ok(())
+    }
+
+    /// A page of points in id order and the offset of the next page.
+    pub fn scroll(
+        &self,
+        filter: Option<&Filter>,
+        limit: usize,
+        offset: Option<PointId>,
+        with_vectors: bool,
+    ) -> Result<(Vec<Record>, Option<PointId>)> {
+        validate::limit(limit)?;
+        let mut request = ScrollPointsBuilder::new(&self.name)
+            .limit(limit as u32)
+            .with_payload(true);
+        if let Some(filter) = filter {
+            request = request.filter(filter_to_remote(filter)?);
+        }
+        if let Some(offset) = offset {
+            request = request.offset(id_to_remote(offset));
+        }
+        if with_vectors {
+            request = request.with_vectors(qdrant::VectorsSelector {
+                names: vec![DENSE_VECTOR.to_owned()],
+            });
+        }
+        let shared = &self.shared;
+        let response = shared.call("scroll", || shared.client.scroll(request.clone()))?;
+        let records = response
+            .result
+            .into_iter()
+            .map(|point| {
+                Ok(Record {
+                    id: id_from_remote(point.id)?,
+                    payload: payload_from_remote(point.payload),
+                    vector: dense_output(point.vectors),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let next = response
+            .next_page_offset
+            .map(|id| id_from_remote(Some(id)))
+            .transpose()?;
+        Ok((records, next))
+    }
+
+    /// How many points pass `filter`.
+    pub fn count(&self, filter: Option<&Filter>) -> Result<usize> {
+        let mut request = CountPointsBuilder::new(&self.name).exact(true);
+        if let Some(filter) = filter {
+            request = request.filter(filter_to_remote(filter)?);
+        }
+        let shared = &self.shared;
+        let response = shared.call("count", || shared.client.count(request.clone()))?;
+        Ok(response.result.map(|r| r.count as usize).unwrap_or(0))
+    }
+
+    fn query_request(
+        &self,
+        vector: VectorInput,
+        using: &str,
+        filter: Option<&qdrant::Filter>,
+        limit: usize,
+        threshold: Option<f32>,
+        with_payload: bool,
+    ) -> QueryPointsBuilder {
+        let mut request = QueryPointsBuilder::new(&self.name)
+            .query(qdrant::Query::new_nearest(vector))
+            .using(using)
+            .limit(limit as u64)
+            .with_payload(with_payload)
+            .params(SearchParamsBuilder::default().hnsw_ef(self.shared.config.index.ef as u64));
+        if let Some(filter) = filter {
+            request = request.filter(filter.clone());
+        }
+        if let Some(threshold) = threshold {
+            request = request.score_threshold(threshold);
+        }
+        request
+    }
+
+    fn sparse_input(sparse: &SparseVector) -> VectorInput {
+        VectorInput::new_sparse(sparse.indices.clone(), sparse.values.clone())
+    }
+
+    /// Dense, keyword or hybrid search.
+    pub fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>> {
+        validate::search(request, self.spec.dimension)?;
+        let filter = request.filter.as_ref().map(filter_to_remote).transpose()?;
+        let shared = &self.shared;
+        let threshold = request.score_threshold;
+        match &request.query {
+            Query::Dense(vector) => {
+                let query = self.query_request(
+                    VectorInput::new_dense(vector.clone()),
+                    DENSE_VECTOR,
+                    filter.as_ref(),
+                    request.limit,
+                    threshold,
+                    true,
+                );
+                let response = shared.call("search", || shared.client.query(query.clone()))?;
+                response.result.into_iter().map(|p| hit(p, true)).collect()
+            }
+            Query::Keyword(text) => {
+                let sparse = self.keyword.query(text);
+                if sparse.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let query = self.query_request(
+                    Self::sparse_input(&sparse),
+                    KEYWORD_VECTOR,
+                    filter.as_ref(),
+                    request.limit,
+                    threshold,
+                    true,
+                );
+                let response = shared.call("search", || shared.client.query(query.clone()))?;
+                response.result.into_iter().map(|p| hit(p, false)).collect()
+            }
+            Query::Hybrid { vector, text } => {
+                let depth = fusion::DEPTH.max(request.limit);
+                let sparse = self.keyword.query(text);
+                let mut queries = vec![
+                    self.query_request(
+                        VectorInput::new_dense(vector.clone()),
+                        DENSE_VECTOR,
+                        filter.as_ref(),
+                        depth,
+                        None,
+                        false,
+                    )
+                    .build(),
+                ];
+                if !sparse.is_empty() {
+                    queries.push(
+                        self.query_request(
+                            Self::sparse_input(&sparse),
+                            KEYWORD_VECTOR,
+                            filter.as_ref(),
+                            depth,
+                            None,
+                            false,
+                        )
+                        .build(),
+                    );
+                }
+                let batch = QueryBatchPointsBuilder::new(&self.name, queries);
+                let response =
+                    shared.call("hybrid search", || shared.client.query_batch(batch.clone()))?;
+                let mut lists = response.result.into_iter().map(|batch| {
+                    batch
+                        .result
+                        .into_iter()
+                        .map(|p| Ok((id_from_remote(p.id)?, p.score)))
+                        .collect::<Result<Vec<_>>>()
+                });
+                let dense = lists.next().transpose()?.unwrap_or_default();
+                let keyword = lists.next().transpose()?.unwrap_or_default();
+                let fused: Vec<fusion::Fused> = fusion::fuse(&dense, &keyword, request.limit)
+                    .into_iter()
+                    .filter(|f| threshold.is_none_or(|t| f.score >= t))
+                    .collect();
+                let ids: Vec<PointId> = fused.iter().map(|f| f.id).collect();
+                let mut payloads: HashMap<PointId, Payload> = self
+                    .get(&ids, false)?
+                    .into_iter()
+                    .map(|r| (r.id, r.payload))
+                    .collect();
+                Ok(fused
+                    .into_iter()
+                    .map(|f| Hit {
+                        id: f.id,
+                        score: f.score,
+                        dense_score: f.dense,
+                        keyword_score: f.keyword,
+                        payload: payloads.remove(&f.id).unwrap_or_default(),
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Points, indexed vectors and segments as the server counts them.
+    pub fn info(&self) -> Result<CollectionInfo> {
+        let info = self.info_raw()?;
+        Ok(CollectionInfo {
+            name: self.spec.name.clone(),
+            points: self.count(None)?,
+            indexed_vectors: info.indexed_vectors_count.unwrap_or(0) as usize,
+            segments: info.segments_count as usize,
+            disk_bytes: None,
+        })
+    }
+
+    /// Waits (up to ten minutes) until the server's optimisers have caught up (status green).
+    pub fn optimize(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let info = self.info_raw()?;
+            if info.status == CollectionStatus::Green as i32 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(StoreError::Remote {
+                    message: format!("{} is still optimising after ten minutes", self.name),
+                    caller_fault: false,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn hit(point: ScoredPoint, dense: bool) -> Result<Hit> {
+    Ok(Hit {
+        id: id_from_remote(point.id)?,
+        score: point.score,
+        dense_score: dense.then_some(point.score),
+        keyword_score: (!dense).then_some(point.score),
+        payload: payload_from_remote(point.payload),
+    })
+}
+
+/// The dense vector of a point read back with vectors.
+fn dense_output(vectors: Option<qdrant::VectorsOutput>) -> Option<Vec<f32>> {
+    use qdrant::vectors_output::VectorsOptions;
+    let output = match vectors?.vectors_options? {
+        VectorsOptions::Vector(v) => v,
+        VectorsOptions::Vectors(mut named) => named.vectors.remove(DENSE_VECTOR)?,
+    };
+    match output.into_vector() {
+        qdrant::vector_output::Vector::Dense(dense) => Some(dense.data),
+        _ => None,
+    }
+}

@@ -1,0 +1,92 @@
+//! Checks every backend applies before touching data, so bad input gets the same clear
+//! error whichever backend runs.
+
+use super::error::{Result, StoreError};
+use super::filter::Filter;
+use super::schema::validate_field;
+use super::types::{MAX_LIMIT, PointId, Query, SearchRequest};
+
+/// A stored or query vector: the collection's dimension and finite values.
+pub(crate) fn vector(vector: &[f32], dimension: usize, id: &PointId) -> Result<()> {
+    if vector.len() != dimension {
+        return Err(StoreError::InvalidInput(format!(
+            "point {id} has a {}-dimensional vector; the collection holds {dimension}-dimensional ones",
+            vector.len()
+        )));
+    }
+    if let Some(bad) = vector.iter().position(|x| !x.is_finite()) {
+        return Err(StoreError::InvalidInput(format!(
+            "point {id} has a non-finite vector component at index {bad}"
+        )));
+    }
+    Ok(())
+}
+
+/// A filter: every field an identifier, every range bound finite.
+pub(crate) fn filter(filter: &Filter) -> Result<()> {
+    for field in filter.fields() {
+        validate_field(field)?;
+    }
+    Ok(())
+}
+
+/// A page or result size.
+pub(crate) fn limit(limit: usize) -> Result<()> {
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(StoreError::InvalidInput(format!(
+            "limit {limit} is out of range 1..={MAX_LIMIT}"
+        )));
+    }
+    Ok(())
+}
+
+/// A whole search request.
+pub(crate) fn search(request: &SearchRequest, dimension: usize) -> Result<()> {
+    limit(request.limit)?;
+    if let Some(threshold) = request.score_threshold
+        && !threshold.is_finite()
+    {
+        return Err(StoreError::InvalidInput(
+            "score threshold must be a finite number".into(),
+        ));
+    }
+    let query_vector = match &request.query {
+        Query::Dense(v) | Query::Hybrid { vector: v, .. } => Some(v),
+        Query::Keyword(_) => None,
+    };
+    if let Some(v) = query_vector {
+        if v.len() != dimension {
+            return Err(StoreError::InvalidInput(format!(
+                "query vector has {} dimensions; the collection holds {dimension}-dimensional ones",
+                v.len()
+            )));
+        }
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(StoreError::InvalidInput(
+                "query vector has a non-finite component".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_wrong_dimensions_non_finite_values_and_bad_limits() {
+        let id = PointId::from_u128(1);
+        assert!(vector(&[0.5, 0.5], 2, &id).is_ok());
+        assert!(vector(&[0.5], 2, &id).is_err());
+        assert!(vector(&[f32::NAN, 0.5], 2, &id).is_err());
+        assert!(vector(&[f32::INFINITY, 0.5], 2, &id).is_err());
+        assert!(limit(0).is_err());
+        assert!(limit(MAX_LIMIT + 1).is_err());
+        let mut request = SearchRequest::new(Query::Dense(vec![1.0, 0.0]), 10);
+        assert!(search(&request, 2).is_ok());
+        request.score_threshold = Some(f32::NAN);
+        assert!(search(&request, 2).is_err());
+        assert!(search(&SearchRequest::new(Query::Keyword("x".into()), 5), 2).is_ok());
+    }
+}

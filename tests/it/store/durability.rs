@@ -1,0 +1,232 @@
+//! Crash safety and the one-writer rule, with real processes: a child writes and reports
+//! each acknowledged write, is killed with SIGKILL mid-stream, and the parent reopens the
+//! store and looks for every acknowledged write.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use engram::store::{CollectionSpec, FieldKind, Payload, Point, PointId, Store, StoreError};
+use serde_json::json;
+
+use super::reference::Rng;
+
+const DIR_ENV: &str = "ENGRAM_TEST_CHILD_DIR";
+const ROUND_ENV: &str = "ENGRAM_TEST_CHILD_ROUND";
+
+fn spec() -> CollectionSpec {
+    CollectionSpec::new("durable", 8).with_index("round", FieldKind::Integer)
+}
+
+/// A line to the parent process, flushed at once.
+fn report(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .expect("stdout");
+}
+
+/// Runs one helper test of this binary in a child process.
+fn child(test: &str, dir: &Path, round: u32) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(DIR_ENV, dir)
+        .env(ROUND_ENV, round.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// The writer the durability test kills. Prints `ack up <id>` / `ack del <id>` after each
+/// write returned.
+#[test]
+#[ignore = "helper: run in a child process by acknowledged_writes_survive_sigkill"]
+fn child_writer() {
+    let Some(dir) = std::env::var_os(DIR_ENV) else {
+        return;
+    };
+    let round: u64 = std::env::var(ROUND_ENV)
+        .expect("round")
+        .parse()
+        .expect("number");
+    let store = Store::open_edge(Path::new(&dir)).expect("open");
+    let collection = store.collection(&spec()).expect("collection");
+    let mut rng = Rng::new(round + 1);
+    let base = round as u128 * 1_000_000;
+    let mut next = 0u128;
+    loop {
+        if next > 10 && rng.below(10) == 0 {
+            // Delete one of this round's earlier points.
+            let id = base + rng.below(next as u64) as u128;
+            collection
+                .delete(&[PointId::from_u128(id)])
+                .expect("delete");
+            report(&format!("ack del {id}"));
+        } else {
+            let batch = 1 + rng.below(4) as u128;
+            let points: Vec<Point> = (next..next + batch)
+                .map(|i| {
+                    let mut payload = Payload::new();
+                    payload.insert("round".into(), json!(round));
+                    payload.insert("i".into(), json!((base + i) as u64));
+                    Point {
+                        id: PointId::from_u128(base + i),
+                        vector: rng.unit_vector(8),
+                        text: format!("event {i} of round {round}"),
+                        payload,
+                    }
+                })
+                .collect();
+            collection.upsert(points).expect("upsert");
+            for i in next..next + batch {
+                report(&format!("ack up {}", base + i));
+            }
+            next += batch;
+        }
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // What the store must hold: id -> round, for every acknowledged and not deleted point.
+    let mut expected: BTreeMap<PointId, u64> = BTreeMap::new();
+    let mut deleted: BTreeSet<PointId> = BTreeSet::new();
+    let mut rng = Rng::new(99);
+    for round in 0..10u32 {
+        let mut writer = child("store::durability::child_writer", dir.path(), round)
+            .spawn()
+            .expect("spawn writer");
+        let stdout = writer.stdout.take().expect("stdout");
+        let target = 30 + rng.below(400) as usize;
+        let mut acks = 0;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (Some("ack"), Some("up"), Some(id)) => {
+                    let id = PointId::from_u128(id.parse().expect("id"));
+                    expected.insert(id, u64::from(round));
+                    deleted.remove(&id);
+                    acks += 1;
+                }
+                (Some("ack"), Some("del"), Some(id)) => {
+                    let id = PointId::from_u128(id.parse().expect("id"));
+                    expected.remove(&id);
+                    deleted.insert(id);
+                    acks += 1;
+                }
+                _ => {}
+            }
+            if acks >= target {
+                break;
+            }
+        }
+        writer.kill().expect("SIGKILL");
+        let status = writer.wait().expect("wait");
+        assert!(!status.success(), "the writer was killed, not finished");
+        assert!(
+            acks >= target,
+            "round {round}: the writer died early after {acks} acks"
+        );
+
+        let store = Store::open_edge(dir.path()).expect("reopen after SIGKILL");
+        let collection = store.collection(&spec()).expect("collection");
+        let ids: Vec<PointId> = expected.keys().copied().collect();
+        let found = collection.get(&ids, false).expect("get");
+        let found_ids: BTreeSet<PointId> = found.iter().map(|r| r.id).collect();
+        let missing: Vec<_> = ids.iter().filter(|id| !found_ids.contains(id)).collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: {} of {} acknowledged points lost, e.g. {:?}",
+            missing.len(),
+            ids.len(),
+            &missing[..missing.len().min(5)]
+        );
+        for record in &found {
+            assert_eq!(
+                record.payload.get("round"),
+                Some(&json!(expected[&record.id]))
+            );
+        }
+        let resurrected = collection
+            .get(&deleted.iter().copied().collect::<Vec<_>>(), false)
+            .expect("get deleted");
+        assert!(
+            resurrected.is_empty(),
+            "round {round}: acknowledged deletes undone"
+        );
+        eprintln!(
+            "round {round}: killed after {acks} acks; {} points, all acknowledged writes present",
+            collection.count(None).expect("count")
+        );
+    }
+}
+
+/// Tries to open the store another process holds, and reports what happened.
+#[test]
+#[ignore = "helper: run in a child process by a_second_writer_fails_fast_naming_the_holder"]
+fn child_second_writer() {
+    let Some(dir) = std::env::var_os(DIR_ENV) else {
+        return;
+    };
+    let started = Instant::now();
+    match Store::open_edge(Path::new(&dir)) {
+        Ok(_) => report("RESULT opened"),
+        Err(error @ StoreError::Locked { .. }) => {
+            report(&format!(
+                "RESULT locked after {} ms: {error}",
+                started.elapsed().as_millis()
+            ));
+        }
+        Err(other) => report(&format!("RESULT other error: {other}")),
+    }
+}
+
+#[test]
+fn a_second_writer_fails_fast_naming_the_holder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_edge(dir.path()).expect("open");
+    store.collection(&spec()).expect("collection");
+    let output = child("store::durability::child_second_writer", dir.path(), 0)
+        .output()
+        .expect("run second writer");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result = stdout
+        .lines()
+        .find_map(|l| l.split_once("RESULT ").map(|(_, result)| result))
+        .unwrap_or_else(|| panic!("no result from the child: {stdout}"));
+    assert!(result.starts_with("locked after"), "{result}");
+    assert!(
+        result.contains(&format!("pid {}", std::process::id())),
+        "names the holder: {result}"
+    );
+    assert!(result.contains("--data-dir"), "says what to do: {result}");
+    let millis: u64 = result
+        .trim_start_matches("locked after ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("elapsed");
+    assert!(
+        millis < 5000,
+        "fails at once instead of waiting for the lock: {millis} ms"
+    );
+    drop(store);
+    // Once the holder is gone the directory opens again.
+    let reopened = Store::open_edge(dir.path()).expect("reopen");
+    assert_eq!(
+        reopened.collection_names().expect("names"),
+        vec!["durable".to_owned()]
+    );
+}

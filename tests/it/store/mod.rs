@@ -1,0 +1,6 @@
+//! The store: one conformance suite over both backends, durability under SIGKILL, and the
+//! one-writer lock.
+
+mod conformance;
+mod durability;
+mod reference;
