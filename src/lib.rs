@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod bench;
 pub mod embed;
 pub mod paths;
 pub mod store;

@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// Embed texts and show their vectors and pairwise cosine similarities.
     Embed(EmbedArgs),
+    /// Measure retrieval quality on a real data set (see BENCHMARKS.md).
+    Bench(BenchArgs),
 }
 
 /// `engram model …`
@@ -91,4 +93,53 @@ pub struct EmbedArgs {
     /// Threads used for inference (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+}
+
+/// A data set for `engram bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchSet {
+    /// CoSQA dev-500: web queries against 6,267 Python functions.
+    Cosqa,
+    /// LoCoMo: questions against the turns of 10 long conversations.
+    Locomo,
+}
+
+/// Which search modes `engram bench` evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchMode {
+    /// Dense vectors only.
+    Dense,
+    /// BM25 only.
+    Bm25,
+    /// Dense and BM25, fused.
+    Hybrid,
+    /// All three.
+    All,
+}
+
+/// `engram bench …`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The data set.
+    pub set: BenchSet,
+
+    /// Folder holding cosqa/ and locomo/ (default: ../shared/data, or ENGRAM_BENCH_DATA).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// Search modes to evaluate.
+    #[arg(long, value_enum, default_value_t = BenchMode::All)]
+    pub mode: BenchMode,
+
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+
+    /// Write each question's top 100 dense and BM25 candidates (JSON lines) to this file.
+    #[arg(long, value_name = "OUT")]
+    pub dump_candidates: Option<PathBuf>,
+
+    /// Run against this Qdrant server (gRPC URL) instead of an embedded store in a temp dir.
+    #[arg(long, value_name = "URL")]
+    pub qdrant_url: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! outcome to an exit code.
 
 mod args;
+mod bench;
 mod embed;
 mod model;
 mod output;
@@ -60,6 +61,40 @@ impl From<EmbedError> for Failure {
     }
 }
 
+impl From<engram::bench::BenchError> for Failure {
+    fn from(error: engram::bench::BenchError) -> Self {
+        use engram::bench::BenchError;
+        match error {
+            BenchError::Embed(error) => error.into(),
+            BenchError::Data { .. } => Self {
+                code: exit::USAGE,
+                error: error.into(),
+            },
+            BenchError::Store(store) if store.is_caller_fault() => Self {
+                code: exit::USAGE,
+                error: store.into(),
+            },
+            BenchError::Store(_) | BenchError::Output { .. } => Self {
+                code: exit::INTERNAL,
+                error: error.into(),
+            },
+        }
+    }
+}
+
+impl From<engram::store::StoreError> for Failure {
+    fn from(error: engram::store::StoreError) -> Self {
+        Self {
+            code: if error.is_caller_fault() {
+                exit::USAGE
+            } else {
+                exit::INTERNAL
+            },
+            error: error.into(),
+        }
+    }
+}
+
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Self {
         Self {
@@ -84,6 +119,7 @@ pub fn run() -> ExitCode {
             ModelCommand::Info { json } => model::info(&cli.model_sources(), *json, &mut out),
         },
         Command::Embed(args) => embed::run(&cli, args, &mut out),
+        Command::Bench(args) => bench::run(&cli, args, &mut out),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

@@ -132,6 +132,10 @@ fn classify(error: QdrantError) -> Failure {
                 | Code::Unknown
                 | Code::Cancelled
                 | Code::ResourceExhausted => Failure::Transient(message, None),
+                // qdrant-client reports a failed connection as Internal.
+                Code::Internal if status.message().starts_with("Failed to connect") => {
+                    Failure::Transient(message, None)
+                }
                 Code::Ok | Code::Internal | Code::DataLoss | Code::Unimplemented => {
                     Failure::Server(message)
                 }
