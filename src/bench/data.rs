@@ -183,6 +183,67 @@ pub fn locomo(data: &Path) -> Result<Vec<Corpus>, BenchError> {
         .collect()
 }
 
+#[derive(Deserialize)]
+struct PylintDoc {
+    message_id: String,
+    files: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct PylintMessage {
+    message_id: String,
+    message: String,
+}
+
+/// pylint: the 441 documented messages (their id in words, the code that triggers them and
+/// the fixed code) as documents, and the 4,242 messages pylint's functional tests emit as
+/// questions; the right answer is the message's own documentation.
+pub fn errors(data: &Path) -> Result<Corpus, BenchError> {
+    let docs_path = data.join("errors/pylint_message_docs.jsonl");
+    let mut documents = Vec::new();
+    for (n, line) in read(&docs_path)?.lines().enumerate() {
+        let doc: PylintDoc = serde_json::from_str(line).map_err(|e| BenchError::Data {
+            path: docs_path.clone(),
+            message: format!("line {}: {e}", n + 1),
+        })?;
+        let mut text = doc.message_id.replace('-', " ");
+        for (name, code) in &doc.files {
+            let role = if name.starts_with("good") {
+                "fixed"
+            } else {
+                "triggers it"
+            };
+            text.push_str(&format!(
+                "
+# {role}:
+{code}"
+            ));
+        }
+        documents.push(Document {
+            key: doc.message_id,
+            text,
+        });
+    }
+    let messages_path = data.join("errors/pylint_functional_messages.jsonl");
+    let mut questions = Vec::new();
+    for (n, line) in read(&messages_path)?.lines().enumerate() {
+        let message: PylintMessage = serde_json::from_str(line).map_err(|e| BenchError::Data {
+            path: messages_path.clone(),
+            message: format!("line {}: {e}", n + 1),
+        })?;
+        questions.push(Question {
+            text: message.message,
+            gold: vec![message.message_id],
+            category: 0,
+        });
+    }
+    Ok(Corpus {
+        name: "errors".to_owned(),
+        documents,
+        questions,
+    })
+}
+
 /// `../shared/data` beside the working folder, or `ENGRAM_BENCH_DATA`.
 pub fn default_dir() -> PathBuf {
     std::env::var_os("ENGRAM_BENCH_DATA")

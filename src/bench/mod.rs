@@ -17,7 +17,7 @@ pub use metrics::{RankTally, Scores, macro_average};
 
 use crate::embed::Embedder;
 use crate::store::{
-    CollectionSpec, Hit, Payload, Point, PointId, Query, SearchMode, SearchRequest, Store,
+    CollectionSpec, Fusion, Hit, Payload, Point, PointId, Query, SearchMode, SearchRequest, Store,
 };
 
 /// The data sets `engram bench` knows.
@@ -28,6 +28,8 @@ pub enum Dataset {
     Cosqa,
     /// LoCoMo: questions → conversation turns, one collection per conversation.
     Locomo,
+    /// pylint: emitted messages → the message's documentation.
+    Errors,
 }
 
 /// What to run.
@@ -82,6 +84,7 @@ pub fn run(
     let corpora = match dataset {
         Dataset::Cosqa => vec![data::cosqa(&options.data_dir)?],
         Dataset::Locomo => data::locomo(&options.data_dir)?,
+        Dataset::Errors => vec![data::errors(&options.data_dir)?],
     };
     let mut dump = match &options.dump_candidates {
         Some(path) => Some(std::io::BufWriter::new(
@@ -99,7 +102,11 @@ pub fn run(
     let mut questions = 0;
     for corpus in &corpora {
         let started = Instant::now();
-        let spec = CollectionSpec::new(&corpus.name, embedder.dimension());
+        let fusion = match dataset {
+            Dataset::Cosqa => Fusion::CODE,
+            Dataset::Locomo | Dataset::Errors => Fusion::TEXT,
+        };
+        let spec = CollectionSpec::new(&corpus.name, embedder.dimension()).with_fusion(fusion);
         store.drop_collection(&corpus.name)?;
         let collection = store.collection(&spec)?;
         for chunk in corpus.documents.chunks(256) {
@@ -189,6 +196,7 @@ pub fn run(
             corpus.name,
             corpus.questions.len()
         ));
+        drop(collection);
         store.drop_collection(&corpus.name)?;
     }
     let summarize = |runs: &[Vec<Scores>]| -> Vec<ModeScores> {

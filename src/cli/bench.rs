@@ -26,6 +26,7 @@ pub fn run(cli: &Cli, args: &BenchArgs, out: &mut Output) -> CliResult {
     let dataset = match args.set {
         BenchSet::Cosqa => Dataset::Cosqa,
         BenchSet::Locomo => Dataset::Locomo,
+        BenchSet::Errors => Dataset::Errors,
     };
     let provisioner = Provisioner::new(ALL_MINILM_L6_V2, cli.model_sources());
     let embedder = SentenceEmbedder::load(
@@ -102,6 +103,7 @@ fn render(report: &BenchReport) -> String {
     let title = match report.dataset {
         Dataset::Cosqa => "query → function",
         Dataset::Locomo => "question → turn, categories 1–4, macro-average of the conversations",
+        Dataset::Errors => "emitted message → message documentation",
     };
     table(&mut text, title, &report.modes);
     if !report.category_5.is_empty() {

@@ -133,7 +133,7 @@ pub fn run() -> ExitCode {
 
 fn init_logging(quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if quiet { "warn" } else { "engram=info" };
+    let default = if quiet { "engram=warn" } else { "engram=info" };
     let filter = EnvFilter::try_from_env("ENGRAM_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -23,6 +23,7 @@ use std::sync::Arc;
 pub use edge::{EdgeCollection, EdgeOptions, EdgeStore};
 pub use error::{Result, StoreError};
 pub use filter::{Condition, Filter, Range};
+pub use fusion::Fusion;
 pub use index::IndexOptions;
 pub use keyword::{KeywordEncoder, LANGUAGES, SparseVector};
 pub use lock::DirLock;

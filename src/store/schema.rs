@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{Result, StoreError};
+use super::fusion::Fusion;
 
 /// The name of every collection's dense vector.
 pub const DENSE_VECTOR: &str = "dense";
@@ -64,6 +65,10 @@ pub struct CollectionSpec {
     /// Keyword search settings.
     #[serde(default)]
     pub keyword: KeywordSettings,
+    /// How hybrid search balances the halves; a search-time setting that may change
+    /// between opens.
+    #[serde(default)]
+    pub fusion: Fusion,
 }
 
 impl CollectionSpec {
@@ -74,6 +79,7 @@ impl CollectionSpec {
             dimension,
             indexes: Vec::new(),
             keyword: KeywordSettings::default(),
+            fusion: Fusion::default(),
         }
     }
 
@@ -92,6 +98,12 @@ impl CollectionSpec {
         self
     }
 
+    /// Sets how hybrid search balances the halves.
+    pub fn with_fusion(mut self, fusion: Fusion) -> Self {
+        self.fusion = fusion;
+        self
+    }
+
     /// Checks the name, dimension and settings.
     pub fn validate(&self) -> Result<()> {
         validate_name(&self.name)?;
@@ -103,6 +115,12 @@ impl CollectionSpec {
         }
         for index in &self.indexes {
             validate_field(&index.field)?;
+        }
+        if !(0.0..=1.0).contains(&self.fusion.dense_weight) {
+            return Err(StoreError::InvalidInput(format!(
+                "fusion dense_weight {} is outside [0, 1]",
+                self.fusion.dense_weight
+            )));
         }
         if !(self.keyword.avg_len.is_finite() && self.keyword.avg_len > 0.0) {
             return Err(StoreError::InvalidInput(format!(

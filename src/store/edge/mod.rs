@@ -169,13 +169,25 @@ impl EdgeStore {
         read_spec(&path).map(Some)
     }
 
-    /// Deletes a collection and everything in it.
+    /// Deletes a collection and everything in it. Fails if a handle to it is still in use
+    /// elsewhere (drop the handles first): its shard would go on writing into deleted files.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         validate_name(name)?;
         let mut open = lock(&self.collections);
         if let Some(collection) = open.remove(name) {
-            // Wait for any optimisation of it to finish before its files go.
-            let _maintenance = lock(&collection.maintenance);
+            // The optimizer thread may hold a handle for the length of one optimisation.
+            drop(lock(&collection.maintenance));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            while Arc::strong_count(&collection) > 1 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if Arc::strong_count(&collection) > 1 {
+                open.insert(name.to_owned(), collection);
+                return Err(StoreError::InvalidInput(format!(
+                    "collection {name} is still in use; drop its handles before deleting it"
+                )));
+            }
+            drop(collection);
         }
         let dir = self.dir.join(COLLECTIONS_DIR).join(name);
         match fs_err::remove_dir_all(&dir) {
@@ -358,7 +370,7 @@ impl EdgeCollection {
             .filter(|wanted| !current.indexes.iter().any(|i| i.field == wanted.field))
             .cloned()
             .collect();
-        if missing.is_empty() {
+        if missing.is_empty() && spec.fusion == current.fusion {
             return Ok(());
         }
         for index in &missing {
@@ -366,6 +378,7 @@ impl EdgeCollection {
         }
         let mut updated = current;
         updated.indexes.extend(missing);
+        updated.fusion = spec.fusion;
         write_spec(&self.dir.join(SPEC_FILE), &updated)?;
         *write_lock(&self.spec) = updated;
         Ok(())
@@ -531,10 +544,12 @@ impl EdgeCollection {
                     .into_iter()
                     .map(|p| (id_from_edge(p.id), p.score))
                     .collect();
-                let fused: Vec<fusion::Fused> = fusion::fuse(&dense, &keyword, request.limit)
-                    .into_iter()
-                    .filter(|f| threshold.is_none_or(|t| f.score >= t))
-                    .collect();
+                let weights = read_lock(&self.spec).fusion;
+                let fused: Vec<fusion::Fused> =
+                    fusion::fuse(weights, &dense, &keyword, request.limit)
+                        .into_iter()
+                        .filter(|f| threshold.is_none_or(|t| f.score >= t))
+                        .collect();
                 let ids: Vec<_> = fused.iter().map(|f| id_to_edge(f.id)).collect();
                 let mut payloads: HashMap<PointId, Payload> = self
                     .shard

@@ -715,10 +715,11 @@ impl RemoteCollection {
                 });
                 let dense = lists.next().transpose()?.unwrap_or_default();
                 let keyword = lists.next().transpose()?.unwrap_or_default();
-                let fused: Vec<fusion::Fused> = fusion::fuse(&dense, &keyword, request.limit)
-                    .into_iter()
-                    .filter(|f| threshold.is_none_or(|t| f.score >= t))
-                    .collect();
+                let fused: Vec<fusion::Fused> =
+                    fusion::fuse(self.spec.fusion, &dense, &keyword, request.limit)
+                        .into_iter()
+                        .filter(|f| threshold.is_none_or(|t| f.score >= t))
+                        .collect();
                 let ids: Vec<PointId> = fused.iter().map(|f| f.id).collect();
                 let mut payloads: HashMap<PointId, Payload> = self
                     .get(&ids, false)?
