@@ -4,12 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use engram::embed::ModelSources;
+use engram::store::RemoteConfig;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 engram's own failure, 2 bad command line or input, \
 3 model missing or corrupt (the message says how to fix it).
 
-Environment: ENGRAM_HOME (engram's folder, default ~/.local/share/engram), ENGRAM_MODEL_DIR, \
+Environment: ENGRAM_HOME (engram's folder, default ~/.local/share/engram), ENGRAM_DATA_DIR, \
+ENGRAM_QDRANT_URL, ENGRAM_QDRANT_API_KEY, ENGRAM_NAMESPACE, ENGRAM_MODEL_DIR, \
 ENGRAM_PYTHON (Python used for the pip fallback; empty turns it off), HF_HOME / HF_HUB_CACHE, \
 HF_ENDPOINT, HF_HUB_OFFLINE, ENGRAM_LOG (log filter, e.g. debug).";
 
@@ -21,6 +23,34 @@ pub struct Cli {
     #[arg(long, global = true, env = "ENGRAM_MODEL_DIR", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
 
+    /// Data directory of the embedded store (default: ~/.local/share/engram/data).
+    #[arg(long, global = true, env = "ENGRAM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Use the Qdrant server or cluster at this gRPC URL instead of the embedded store.
+    #[arg(long, global = true, env = "ENGRAM_QDRANT_URL", value_name = "URL")]
+    pub qdrant_url: Option<String>,
+
+    /// API key for the Qdrant server.
+    #[arg(
+        long,
+        global = true,
+        env = "ENGRAM_QDRANT_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub qdrant_api_key: Option<String>,
+
+    /// Prefix of this deployment's collections on a shared Qdrant server.
+    #[arg(
+        long,
+        global = true,
+        env = "ENGRAM_NAMESPACE",
+        default_value = "engram",
+        value_name = "NAME"
+    )]
+    pub namespace: String,
+
     /// Only print warnings and errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -29,7 +59,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the memory lives.
+#[derive(Debug, Clone)]
+pub enum StoreTarget {
+    /// The embedded store in this data directory.
+    Edge(PathBuf),
+    /// A Qdrant server.
+    Remote(RemoteConfig),
+}
+
 impl Cli {
+    /// The store the flags and environment point at.
+    pub fn store_target(&self) -> StoreTarget {
+        match &self.qdrant_url {
+            Some(url) => {
+                let mut config = RemoteConfig::new(url.clone());
+                config.api_key = self.qdrant_api_key.clone();
+                config.namespace = self.namespace.clone();
+                StoreTarget::Remote(config)
+            }
+            None => StoreTarget::Edge(
+                self.data_dir
+                    .clone()
+                    .unwrap_or_else(engram::paths::default_data_dir),
+            ),
+        }
+    }
+
     /// Model sources from the environment, with `--model-dir` on top.
     pub fn model_sources(&self) -> ModelSources {
         let mut sources = ModelSources::from_env();
@@ -52,6 +108,12 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Measure retrieval quality on a real data set (see BENCHMARKS.md).
     Bench(BenchArgs),
+    /// Show what the store holds: points, indexes and disk use per collection.
+    Stats {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `engram model …`
@@ -140,8 +202,4 @@ pub struct BenchArgs {
     /// Write each question's top 100 dense and BM25 candidates (JSON lines) to this file.
     #[arg(long, value_name = "OUT")]
     pub dump_candidates: Option<PathBuf>,
-
-    /// Run against this Qdrant server (gRPC URL) instead of an embedded store in a temp dir.
-    #[arg(long, value_name = "URL")]
-    pub qdrant_url: Option<String>,
 }

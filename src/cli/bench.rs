@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use engram::bench::{self, BenchOptions, BenchReport, Dataset};
 use engram::embed::{ALL_MINILM_L6_V2, EmbedderOptions, Provisioner, SentenceEmbedder};
-use engram::store::{RemoteConfig, SearchMode, Store};
+use engram::store::{SearchMode, Store};
 
-use super::args::{BenchArgs, BenchMode, BenchSet, Cli};
+use super::args::{BenchArgs, BenchMode, BenchSet, Cli, StoreTarget};
 use super::output::Output;
 use super::{CliResult, Failure};
 
@@ -35,18 +35,23 @@ pub fn run(cli: &Cli, args: &BenchArgs, out: &mut Output) -> CliResult {
         &EmbedderOptions::new(),
     )?;
     let scratch = std::env::temp_dir().join(format!("engram-bench-{}", std::process::id()));
-    let store = match &args.qdrant_url {
-        Some(url) => {
-            let mut config = RemoteConfig::new(url.clone());
-            config.namespace = "engram-bench".to_owned();
-            Store::connect_remote(config)?
+    // The embedded store runs in a scratch directory, never the user's own; on a server,
+    // the benchmark gets its own namespace.
+    let remote = match cli.store_target() {
+        StoreTarget::Remote(mut config) => {
+            config.namespace = format!("{}-bench", config.namespace);
+            Some(config)
         }
+        StoreTarget::Edge(_) => None,
+    };
+    let store = match remote.clone() {
+        Some(config) => Store::connect_remote(config)?,
         None => Store::open_edge(&scratch)?,
     };
     let mut progress = |line: &str| tracing::info!("{line}");
     let report = bench::run(dataset, &store, &embedder, &options, &mut progress);
     drop(store);
-    if args.qdrant_url.is_none() {
+    if remote.is_none() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     let report = report?;

@@ -6,6 +6,7 @@ mod bench;
 mod embed;
 mod model;
 mod output;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -120,6 +121,7 @@ pub fn run() -> ExitCode {
         },
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
+        Command::Stats { json } => stats::run(&cli, *json, &mut out),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

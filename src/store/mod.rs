@@ -20,7 +20,7 @@ mod validate;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use edge::{EdgeCollection, EdgeOptions, EdgeStore};
+pub use edge::{CollectionFiles, EdgeCollection, EdgeOptions, EdgeStore, Inspection};
 pub use error::{Result, StoreError};
 pub use filter::{Condition, Filter, Range};
 pub use fusion::Fusion;
@@ -78,6 +78,23 @@ impl Store {
         match self {
             Self::Edge(store) => store.drop_collection(name),
             Self::Remote(store) => store.drop_collection(name),
+        }
+    }
+
+    /// Sizes and index state of every collection.
+    pub fn stats(&self) -> Result<Vec<CollectionInfo>> {
+        match self {
+            Self::Edge(store) => store
+                .collection_names()?
+                .into_iter()
+                .filter_map(|name| store.stored_spec(&name).transpose())
+                .map(|spec| store.collection(&spec?)?.info())
+                .collect(),
+            Self::Remote(store) => store
+                .collection_names()?
+                .iter()
+                .map(|name| store.info_by_name(name))
+                .collect(),
         }
     }
 

@@ -184,7 +184,9 @@ pub struct CollectionInfo {
     pub name: String,
     /// Points stored.
     pub points: usize,
-    /// Dense vectors already in an HNSW index; the rest are searched exhaustively.
+    /// Vectors in an index, as the backend counts them: dense vectors in HNSW graphs plus
+    /// BM25 vectors (always in an inverted index). Dense vectors outside HNSW are searched
+    /// exhaustively.
     pub indexed_vectors: usize,
     /// Storage segments.
     pub segments: usize,

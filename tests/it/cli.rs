@@ -13,6 +13,10 @@ fn engram(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_engram"));
     command
         .env_remove("ENGRAM_MODEL_DIR")
+        .env_remove("ENGRAM_DATA_DIR")
+        .env_remove("ENGRAM_QDRANT_URL")
+        .env_remove("ENGRAM_QDRANT_API_KEY")
+        .env_remove("ENGRAM_NAMESPACE")
         .env_remove("HF_HUB_CACHE")
         .env_remove("HF_HUB_OFFLINE")
         .env("ENGRAM_HOME", home)
@@ -239,4 +243,55 @@ fn a_closed_stdout_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn stats_counts_points_and_still_answers_while_another_process_holds_the_store() {
+    use engram::store::{CollectionSpec, Payload, Point, PointId, Store};
+    let home = tempfile::tempdir().expect("tempdir");
+    let data = home.path().join("data");
+    {
+        let store = Store::open_edge(&data).expect("open");
+        let collection = store
+            .collection(&CollectionSpec::new("notes", 4))
+            .expect("collection");
+        collection
+            .upsert(
+                (0..3u128)
+                    .map(|i| Point {
+                        id: PointId::from_u128(i),
+                        vector: vec![1.0, i as f32, 0.0, 0.0],
+                        text: format!("note {i}"),
+                        payload: Payload::new(),
+                    })
+                    .collect(),
+            )
+            .expect("upsert");
+    }
+    let free = engram(home.path())
+        .args(["stats", "--json", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    let report = stdout_json(&free);
+    assert_eq!(report["collections"][0]["name"], "notes");
+    assert_eq!(report["collections"][0]["points"], 3);
+
+    let _held = Store::open_edge(&data).expect("this process holds the store now");
+    let busy = engram(home.path())
+        .args(["stats", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    assert!(
+        busy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&busy.stderr)
+    );
+    let text = String::from_utf8_lossy(&busy.stdout);
+    assert!(
+        text.contains(&format!("in use by pid {}", std::process::id())),
+        "{text}"
+    );
+    assert!(text.contains("notes"), "{text}");
 }

@@ -258,6 +258,57 @@ impl EdgeStore {
     }
 }
 
+/// What a data directory holds, read from its files without opening it: works while
+/// another process holds the directory.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Inspection {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// Who holds it, if anyone.
+    pub holder: Option<String>,
+    /// Its collections.
+    pub collections: Vec<CollectionFiles>,
+}
+
+/// One collection as its files describe it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CollectionFiles {
+    /// Its name.
+    pub name: String,
+    /// Its spec, if `collection.json` is readable.
+    pub spec: Option<CollectionSpec>,
+    /// Bytes on disk.
+    pub disk_bytes: u64,
+}
+
+impl EdgeStore {
+    /// Reads what `dir` holds without taking its lock or opening any shard.
+    pub fn inspect(dir: &Path) -> Result<Inspection> {
+        let root = dir.join(COLLECTIONS_DIR);
+        let mut collections = Vec::new();
+        if root.is_dir() {
+            let entries = fs_err::read_dir(&root).map_err(|e| StoreError::io("list", &root, e))?;
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if validate_name(&name).is_err() {
+                    continue;
+                }
+                collections.push(CollectionFiles {
+                    spec: read_spec(&entry.path().join(SPEC_FILE)).ok(),
+                    disk_bytes: dir_size(&entry.path()),
+                    name,
+                });
+            }
+        }
+        collections.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Inspection {
+            dir: dir.to_path_buf(),
+            holder: DirLock::holder(dir),
+            collections,
+        })
+    }
+}
+
 impl Drop for EdgeStore {
     fn drop(&mut self) {
         self.optimizer.stop();

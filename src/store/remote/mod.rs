@@ -316,6 +316,34 @@ impl RemoteStore {
         Ok(names)
     }
 
+    /// Sizes and index state of a collection of this namespace, by name.
+    pub fn info_by_name(&self, name: &str) -> Result<CollectionInfo> {
+        validate_name(name)?;
+        let shared = &self.shared;
+        let qualified = shared.qualified(name);
+        let info = shared
+            .call("collection info", || {
+                shared.client.collection_info(&qualified)
+            })?
+            .result
+            .ok_or_else(|| StoreError::Remote {
+                message: format!("no info returned for {qualified}"),
+                caller_fault: false,
+            })?;
+        let count = shared.call("count", || {
+            shared
+                .client
+                .count(CountPointsBuilder::new(&qualified).exact(true))
+        })?;
+        Ok(CollectionInfo {
+            name: name.to_owned(),
+            points: count.result.map(|r| r.count as usize).unwrap_or(0),
+            indexed_vectors: info.indexed_vectors_count.unwrap_or(0) as usize,
+            segments: info.segments_count as usize,
+            disk_bytes: None,
+        })
+    }
+
     /// Deletes a collection of this namespace.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         validate_name(name)?;
