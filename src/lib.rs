@@ -24,6 +24,12 @@
 //! ```
 
 pub mod bench;
+pub mod config;
 pub mod embed;
+mod engram;
+pub mod memory;
 pub mod paths;
 pub mod store;
+
+pub use config::Config;
+pub use engram::{Engram, OpenError};

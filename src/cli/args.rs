@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use engram::embed::ModelSources;
-use engram::store::RemoteConfig;
+use engram::config::{Config, ConfigError, Overrides};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 engram's own failure, 2 bad command line or input, \
@@ -22,6 +21,10 @@ pub struct Cli {
     /// Use the model in this folder and nothing else (it is still checksum-verified).
     #[arg(long, global = true, env = "ENGRAM_MODEL_DIR", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
+
+    /// Configuration file (default: ./engram.toml, else $ENGRAM_HOME/engram.toml, if present).
+    #[arg(long, global = true, env = "ENGRAM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Data directory of the embedded store (default: ~/.local/share/engram/data).
     #[arg(long, global = true, env = "ENGRAM_DATA_DIR", value_name = "DIR")]
@@ -41,15 +44,9 @@ pub struct Cli {
     )]
     pub qdrant_api_key: Option<String>,
 
-    /// Prefix of this deployment's collections on a shared Qdrant server.
-    #[arg(
-        long,
-        global = true,
-        env = "ENGRAM_NAMESPACE",
-        default_value = "engram",
-        value_name = "NAME"
-    )]
-    pub namespace: String,
+    /// Prefix of this deployment's collections on a shared Qdrant server (default: engram).
+    #[arg(long, global = true, env = "ENGRAM_NAMESPACE", value_name = "NAME")]
+    pub namespace: Option<String>,
 
     /// Only print warnings and errors on stderr.
     #[arg(short, long, global = true)]
@@ -59,40 +56,22 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where the memory lives.
-#[derive(Debug, Clone)]
-pub enum StoreTarget {
-    /// The embedded store in this data directory.
-    Edge(PathBuf),
-    /// A Qdrant server.
-    Remote(RemoteConfig),
-}
-
 impl Cli {
-    /// The store the flags and environment point at.
-    pub fn store_target(&self) -> StoreTarget {
-        match &self.qdrant_url {
-            Some(url) => {
-                let mut config = RemoteConfig::new(url.clone());
-                config.api_key = self.qdrant_api_key.clone();
-                config.namespace = self.namespace.clone();
-                StoreTarget::Remote(config)
-            }
-            None => StoreTarget::Edge(
-                self.data_dir
-                    .clone()
-                    .unwrap_or_else(engram::paths::default_data_dir),
-            ),
+    /// Flags (and the environment, which clap reads for each flag) as config overrides.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            qdrant_url: self.qdrant_url.clone(),
+            qdrant_api_key: self.qdrant_api_key.clone(),
+            namespace: self.namespace.clone(),
+            model_dir: self.model_dir.clone(),
         }
     }
 
-    /// Model sources from the environment, with `--model-dir` on top.
-    pub fn model_sources(&self) -> ModelSources {
-        let mut sources = ModelSources::from_env();
-        if let Some(dir) = &self.model_dir {
-            sources.explicit_dir = Some(dir.clone());
-        }
-        sources
+    /// The resolved configuration: flags > environment > engram.toml > defaults.
+    pub fn resolve_config(&self) -> Result<Config, ConfigError> {
+        Config::resolve(self.overrides())
     }
 }
 
@@ -108,7 +87,14 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Measure retrieval quality on a real data set (see BENCHMARKS.md).
     Bench(BenchArgs),
-    /// Show what the store holds: points, indexes and disk use per collection.
+    /// Store a code pattern, a solution or an error resolution.
+    Remember {
+        #[command(subcommand)]
+        what: RememberCommand,
+    },
+    /// Recall patterns, solutions or error resolutions by meaning.
+    Recall(RecallArgs),
+    /// Show what memory holds: entries per collection, language and source; disk use.
     Stats {
         /// Print the result as JSON.
         #[arg(long)]
@@ -202,4 +188,125 @@ pub struct BenchArgs {
     /// Write each question's top 100 dense and BM25 candidates (JSON lines) to this file.
     #[arg(long, value_name = "OUT")]
     pub dump_candidates: Option<PathBuf>,
+}
+
+/// Fields every `remember` takes.
+#[derive(Debug, Args)]
+pub struct EntryArgs {
+    /// Labels for filtering at recall, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
+    pub tags: Vec<String>,
+
+    /// Who stores it.
+    #[arg(long, default_value = "cli", value_name = "NAME")]
+    pub source: String,
+
+    /// Where and why it applies.
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    pub context: String,
+}
+
+/// `engram remember …`
+#[derive(Debug, Subcommand)]
+pub enum RememberCommand {
+    /// A reusable code pattern; the code comes from FILE, or stdin.
+    Pattern {
+        /// Short name of the pattern.
+        #[arg(long)]
+        name: String,
+        /// Its language (python, rust, javascript, typescript, go, …).
+        #[arg(long)]
+        language: String,
+        /// function, class, error_handling, snippet, …
+        #[arg(long = "type", default_value = "snippet")]
+        pattern_type: String,
+        /// Measurements as a JSON object of numbers, e.g. '{"success_rate": 0.9}'.
+        #[arg(long, value_name = "JSON")]
+        metrics: Option<String>,
+        /// File holding the code; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        entry: EntryArgs,
+    },
+    /// A solution to a problem; the solution comes from FILE, or stdin.
+    Solution {
+        /// The problem it solves.
+        #[arg(long)]
+        problem: String,
+        /// Its language (default: text).
+        #[arg(long, default_value = "text")]
+        language: String,
+        /// Measurements as a JSON object of numbers.
+        #[arg(long, value_name = "JSON")]
+        metrics: Option<String>,
+        /// File holding the solution; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        entry: EntryArgs,
+    },
+    /// How an error was resolved.
+    Error {
+        /// The error message, as printed.
+        #[arg(long)]
+        message: String,
+        /// The resolution; without it, read from FILE or stdin.
+        #[arg(long, value_name = "TEXT")]
+        resolution: Option<String>,
+        /// The resolution did not work (it is remembered as a failure).
+        #[arg(long)]
+        failed: bool,
+        /// The language (default: text).
+        #[arg(long, default_value = "text")]
+        language: String,
+        /// File holding the resolution; `-` reads stdin.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        entry: EntryArgs,
+    },
+}
+
+/// What `engram recall` searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecallKind {
+    /// Code patterns.
+    Patterns,
+    /// Solutions.
+    Solutions,
+    /// Error resolutions.
+    Errors,
+}
+
+/// `engram recall …`
+#[derive(Debug, Args)]
+pub struct RecallArgs {
+    /// What to recall.
+    #[arg(value_enum)]
+    pub kind: RecallKind,
+
+    /// What you are looking for: a task description, a problem, an error message.
+    pub query: String,
+
+    /// Only entries in this language.
+    #[arg(long)]
+    pub language: Option<String>,
+
+    /// Only entries carrying all these tags, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
+    pub tags: Vec<String>,
+
+    /// Only entries from this source.
+    #[arg(long)]
+    pub source: Option<String>,
+
+    /// Only entries whose success rate is at least this (0 to 1).
+    #[arg(long, value_name = "RATE")]
+    pub min_success: Option<f64>,
+
+    /// At most this many results (1 to 100).
+    #[arg(long, short = 'n', default_value_t = 5)]
+    pub limit: usize,
+
+    /// Print every field as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -3,10 +3,11 @@
 use std::fmt::Write as _;
 
 use engram::bench::{self, BenchOptions, BenchReport, Dataset};
+use engram::config::StoreConfig;
 use engram::embed::{ALL_MINILM_L6_V2, EmbedderOptions, Provisioner, SentenceEmbedder};
 use engram::store::{SearchMode, Store};
 
-use super::args::{BenchArgs, BenchMode, BenchSet, Cli, StoreTarget};
+use super::args::{BenchArgs, BenchMode, BenchSet, Cli};
 use super::output::Output;
 use super::{CliResult, Failure};
 
@@ -28,7 +29,8 @@ pub fn run(cli: &Cli, args: &BenchArgs, out: &mut Output) -> CliResult {
         BenchSet::Locomo => Dataset::Locomo,
         BenchSet::Errors => Dataset::Errors,
     };
-    let provisioner = Provisioner::new(ALL_MINILM_L6_V2, cli.model_sources());
+    let config = cli.resolve_config()?;
+    let provisioner = Provisioner::new(ALL_MINILM_L6_V2, config.model.clone());
     let embedder = SentenceEmbedder::load(
         provisioner.spec().name,
         provisioner.load()?,
@@ -37,12 +39,12 @@ pub fn run(cli: &Cli, args: &BenchArgs, out: &mut Output) -> CliResult {
     let scratch = std::env::temp_dir().join(format!("engram-bench-{}", std::process::id()));
     // The embedded store runs in a scratch directory, never the user's own; on a server,
     // the benchmark gets its own namespace.
-    let remote = match cli.store_target() {
-        StoreTarget::Remote(mut config) => {
-            config.namespace = format!("{}-bench", config.namespace);
-            Some(config)
+    let remote = match config.store {
+        StoreConfig::Remote(mut remote) => {
+            remote.namespace = format!("{}-bench", remote.namespace);
+            Some(remote)
         }
-        StoreTarget::Edge(_) => None,
+        StoreConfig::Edge(_) => None,
     };
     let store = match remote.clone() {
         Some(config) => Store::connect_remote(config)?,

@@ -34,7 +34,7 @@ pub fn run(cli: &Cli, args: &EmbedArgs, out: &mut Output) -> CliResult {
     let options = EmbedderOptions::new()
         .with_batch_size(usize::from(args.batch_size))
         .with_threads(args.threads.map(usize::from));
-    let provisioner = Provisioner::new(ALL_MINILM_L6_V2, cli.model_sources());
+    let provisioner = Provisioner::new(ALL_MINILM_L6_V2, cli.resolve_config()?.model);
     let embedder = SentenceEmbedder::load(provisioner.spec().name, provisioner.load()?, &options)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed_batch(&refs)?;

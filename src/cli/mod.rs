@@ -6,6 +6,8 @@ mod bench;
 mod embed;
 mod model;
 mod output;
+mod recall;
+mod remember;
 mod stats;
 
 use std::process::ExitCode;
@@ -96,6 +98,45 @@ impl From<engram::store::StoreError> for Failure {
     }
 }
 
+impl From<engram::config::ConfigError> for Failure {
+    fn from(error: engram::config::ConfigError) -> Self {
+        Self {
+            code: exit::USAGE,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<engram::memory::MemoryError> for Failure {
+    fn from(error: engram::memory::MemoryError) -> Self {
+        use engram::memory::MemoryError;
+        match error {
+            MemoryError::Embed(error) => error.into(),
+            MemoryError::Store(error) => error.into(),
+            other => Self {
+                code: if other.is_caller_fault() {
+                    exit::USAGE
+                } else {
+                    exit::INTERNAL
+                },
+                error: other.into(),
+            },
+        }
+    }
+}
+
+impl From<engram::OpenError> for Failure {
+    fn from(error: engram::OpenError) -> Self {
+        use engram::OpenError;
+        match error {
+            OpenError::Config(error) => error.into(),
+            OpenError::Embed(error) => error.into(),
+            OpenError::Store(error) => error.into(),
+            OpenError::Memory(error) => error.into(),
+        }
+    }
+}
+
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Self {
         Self {
@@ -114,11 +155,17 @@ pub fn run() -> ExitCode {
     let mut out = Output::stdout();
     let result = match &cli.command {
         Command::Model { command } => match command {
-            ModelCommand::Install { force, json } => {
-                model::install(&cli.model_sources(), *force, *json, &mut out)
-            }
-            ModelCommand::Info { json } => model::info(&cli.model_sources(), *json, &mut out),
+            ModelCommand::Install { force, json } => cli
+                .resolve_config()
+                .map_err(Failure::from)
+                .and_then(|config| model::install(&config.model, *force, *json, &mut out)),
+            ModelCommand::Info { json } => cli
+                .resolve_config()
+                .map_err(Failure::from)
+                .and_then(|config| model::info(&config.model, *json, &mut out)),
         },
+        Command::Remember { what } => remember::run(&cli, what, &mut out),
+        Command::Recall(args) => recall::run(&cli, args, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),

@@ -1,33 +1,37 @@
-//! `engram stats`: what the store holds. Works while another process holds the embedded
-//! store (from the files alone), saying what it cannot count then and why.
+//! `engram stats`: what memory holds. Works while another process holds the embedded store
+//! (from the files alone), saying what it cannot count then and why.
 
 use std::fmt::Write as _;
 
-use engram::store::{CollectionInfo, EdgeOptions, EdgeStore, Inspection, Store, StoreError};
+use engram::config::StoreConfig;
+use engram::memory::MemoryStats;
+use engram::store::{EdgeOptions, EdgeStore, Inspection, Store, StoreError};
 use serde::Serialize;
 
 use super::CliResult;
-use super::args::{Cli, StoreTarget};
+use super::args::Cli;
 use super::output::Output;
 
 #[derive(Serialize)]
 struct Report<'a> {
     store: String,
-    collections: &'a [CollectionInfo],
+    #[serde(flatten)]
+    stats: &'a MemoryStats,
 }
 
-/// Prints per-collection counts, or, for an embedded store another process holds, what its
-/// files show.
+/// Prints entries per collection, language and source, or, for an embedded store another
+/// process holds, what its files show.
 pub fn run(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
-    let (description, store) = match cli.store_target() {
-        StoreTarget::Remote(config) => (
+    let config = cli.resolve_config()?;
+    let (description, store) = match config.store {
+        StoreConfig::Remote(remote) => (
             format!(
                 "Qdrant server {} (namespace {})",
-                config.url, config.namespace
+                remote.url, remote.namespace
             ),
-            Store::connect_remote(config)?,
+            Store::connect_remote(remote)?,
         ),
-        StoreTarget::Edge(dir) => match EdgeStore::open(&dir, EdgeOptions::default()) {
+        StoreConfig::Edge(dir) => match EdgeStore::open(&dir, EdgeOptions::default()) {
             Ok(store) => (
                 format!("Qdrant Edge at {}", dir.display()),
                 Store::Edge(store),
@@ -39,36 +43,43 @@ pub fn run(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
             Err(error) => return Err(error.into()),
         },
     };
-    let collections = store.stats()?;
+    let stats = MemoryStats::of_store(&store)?;
     if json {
         out.json(&Report {
             store: description,
-            collections: &collections,
+            stats: &stats,
         })?;
         return Ok(());
     }
     let mut text = format!("store  {description}\n\n");
     let _ = writeln!(
         text,
-        "{:<28} {:>10} {:>10} {:>9} {:>10}",
-        "collection", "points", "indexed", "segments", "disk"
+        "{:<14} {:>8} {:>10}  {:<32} by source",
+        "collection", "entries", "disk", "by language"
     );
-    for c in &collections {
+    for c in &stats.collections {
         let _ = writeln!(
             text,
-            "{:<28} {:>10} {:>10} {:>9} {:>10}",
-            c.name,
-            c.points,
-            c.indexed_vectors,
-            c.segments,
-            c.disk_bytes.map(human_bytes).unwrap_or_else(|| "-".into())
+            "{:<14} {:>8} {:>10}  {:<32} {}",
+            c.collection,
+            c.entries,
+            c.disk_bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
+            counts(&c.by_language),
+            counts(&c.by_source)
         );
-    }
-    if collections.is_empty() {
-        let _ = writeln!(text, "(no collections yet)");
     }
     out.text(&text)?;
     Ok(())
+}
+
+fn counts(map: &std::collections::BTreeMap<String, usize>) -> String {
+    if map.is_empty() {
+        return "-".to_owned();
+    }
+    map.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_inspection(inspection: &Inspection, json: bool, out: &mut Output) -> CliResult {
@@ -77,7 +88,7 @@ fn print_inspection(inspection: &Inspection, json: bool, out: &mut Output) -> Cl
         return Ok(());
     }
     let mut text = format!(
-        "store  Qdrant Edge at {}\n       in use by {}: point counts need the store itself, so \
+        "store  Qdrant Edge at {}\n       in use by {}: entry counts need the store itself, so \
          ask that process or stop it; sizes on disk:\n\n",
         inspection.dir.display(),
         inspection.holder.as_deref().unwrap_or("another process")

@@ -81,6 +81,18 @@ impl Store {
         }
     }
 
+    /// The collection called `name` with the schema it was created with, if it exists;
+    /// for callers that read without knowing the schema (stats, inspection).
+    pub fn open_existing(&self, name: &str) -> Result<Option<Collection>> {
+        match self {
+            Self::Edge(store) => match store.stored_spec(name)? {
+                Some(spec) => store.collection(&spec).map(|c| Some(Collection::Edge(c))),
+                None => Ok(None),
+            },
+            Self::Remote(store) => store.open_existing(name).map(|c| c.map(Collection::Remote)),
+        }
+    }
+
     /// Sizes and index state of every collection.
     pub fn stats(&self) -> Result<Vec<CollectionInfo>> {
         match self {
@@ -169,6 +181,14 @@ impl Collection {
         match self {
             Self::Edge(c) => c.scroll(filter, limit, offset, with_vectors),
             Self::Remote(c) => c.scroll(filter, limit, offset, with_vectors),
+        }
+    }
+
+    /// The most frequent values of an indexed keyword field and their point counts.
+    pub fn facet(&self, field: &str, limit: usize) -> Result<Vec<(String, usize)>> {
+        match self {
+            Self::Edge(c) => c.facet(field, limit),
+            Self::Remote(c) => c.facet(field, limit),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Fixtures shared by the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use engram::embed::{
     ALL_MINILM_L6_V2, EmbedderOptions, ModelSources, Provisioner, SentenceEmbedder,
@@ -43,7 +43,12 @@ pub fn default_sources() -> ModelSources {
 
 /// The default model with default options, loaded once for the whole test binary.
 pub fn embedder() -> &'static SentenceEmbedder {
-    static EMBEDDER: OnceLock<SentenceEmbedder> = OnceLock::new();
+    shared_embedder()
+}
+
+/// The same embedder, shareable with a `Memory`.
+pub fn shared_embedder() -> &'static Arc<SentenceEmbedder> {
+    static EMBEDDER: OnceLock<Arc<SentenceEmbedder>> = OnceLock::new();
     EMBEDDER.get_or_init(|| {
         let sources = ModelSources {
             explicit_dir: Some(installed_model_dir().to_path_buf()),
@@ -52,8 +57,10 @@ pub fn embedder() -> &'static SentenceEmbedder {
         let files = Provisioner::new(ALL_MINILM_L6_V2, sources)
             .load()
             .unwrap_or_else(|error| panic!("the model could not be loaded: {error}"));
-        SentenceEmbedder::load(ALL_MINILM_L6_V2.name, files, &EmbedderOptions::new())
-            .unwrap_or_else(|error| panic!("the model could not be built: {error}"))
+        Arc::new(
+            SentenceEmbedder::load(ALL_MINILM_L6_V2.name, files, &EmbedderOptions::new())
+                .unwrap_or_else(|error| panic!("the model could not be built: {error}")),
+        )
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod memory;
 mod parity;
 mod provision;
 mod store;

@@ -27,10 +27,10 @@ use std::thread::JoinHandle;
 use qdrant_edge::external::ordered_float::OrderedFloat;
 use qdrant_edge::{
     CountRequest, CreateIndex, Distance, EdgeConfig, EdgeOptimizersConfig, EdgeShard,
-    EdgeSparseVectorParams, EdgeVectorParams, FieldIndexOperations, HnswIndexConfig, Modifier,
-    NamedQuery, PayloadOps, PointInsertOperations, PointOperations, PointStructPersisted,
-    QueryEnum, QueryRequest, ScoredPoint, ScoringQuery, ScrollRequest, SearchParams, SetPayloadOp,
-    UpdateOperation, VectorInternal, WithPayloadInterface, WithVector,
+    EdgeSparseVectorParams, EdgeVectorParams, FacetRequest, FacetValue, FieldIndexOperations,
+    HnswIndexConfig, Modifier, NamedQuery, PayloadOps, PointInsertOperations, PointOperations,
+    PointStructPersisted, QueryEnum, QueryRequest, ScoredPoint, ScoringQuery, ScrollRequest,
+    SearchParams, SetPayloadOp, UpdateOperation, VectorInternal, WithPayloadInterface, WithVector,
 };
 
 use self::convert::{
@@ -548,6 +548,35 @@ impl EdgeCollection {
                 .collect(),
             next.map(id_from_edge),
         ))
+    }
+
+    /// The most frequent values of an indexed keyword field, with how many points hold each.
+    pub fn facet(&self, field: &str, limit: usize) -> Result<Vec<(String, usize)>> {
+        super::schema::validate_field(field)?;
+        validate::limit(limit)?;
+        let _gate = read_lock(&self.gate);
+        let response = self
+            .shard
+            .facet(FacetRequest {
+                key: field_path(field)?,
+                limit,
+                filter: None,
+                exact: true,
+            })
+            .map_err(edge_error)?;
+        Ok(response
+            .hits
+            .into_iter()
+            .map(|hit| {
+                let value = match hit.value {
+                    FacetValue::Keyword(s) => s,
+                    FacetValue::Int(i) => i.to_string(),
+                    FacetValue::Uuid(u) => uuid::Uuid::from_u128(u).to_string(),
+                    FacetValue::Bool(b) => b.to_string(),
+                };
+                (value, hit.count)
+            })
+            .collect())
     }
 
     /// How many points pass `filter` (all points without one).

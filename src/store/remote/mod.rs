@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use qdrant_client::qdrant::{
     self, CollectionStatus, CountPointsBuilder, CreateCollectionBuilder,
-    CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType, GetPointsBuilder,
-    HnswConfigDiffBuilder, Modifier, NamedVectors, OptimizersConfigDiffBuilder, PointStruct,
-    PointsIdsList, QueryBatchPointsBuilder, QueryPointsBuilder, ScoredPoint, ScrollPointsBuilder,
-    SearchParamsBuilder, SetPayloadPointsBuilder, SparseVectorParamsBuilder,
-    SparseVectorsConfigBuilder, UpsertPointsBuilder, VectorInput, VectorParamsBuilder,
-    VectorsConfigBuilder,
+    CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FacetCountsBuilder,
+    FieldType, GetPointsBuilder, HnswConfigDiffBuilder, Modifier, NamedVectors,
+    OptimizersConfigDiffBuilder, PointStruct, PointsIdsList, QueryBatchPointsBuilder,
+    QueryPointsBuilder, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder,
+    SetPayloadPointsBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
+    UpsertPointsBuilder, VectorInput, VectorParamsBuilder, VectorsConfigBuilder,
 };
 use qdrant_client::{Qdrant, QdrantError};
 
@@ -314,6 +314,36 @@ impl RemoteStore {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    /// The collection called `name` with the spec stored in its metadata, if it exists and
+    /// was created by engram.
+    pub fn open_existing(&self, name: &str) -> Result<Option<RemoteCollection>> {
+        validate_name(name)?;
+        let shared = &self.shared;
+        let qualified = shared.qualified(name);
+        if !shared.call("check collection", || {
+            shared.client.collection_exists(&qualified)
+        })? {
+            return Ok(None);
+        }
+        let info = shared
+            .call("collection info", || {
+                shared.client.collection_info(&qualified)
+            })?
+            .result;
+        let spec = info
+            .as_ref()
+            .and_then(|i| i.config.as_ref())
+            .and_then(|c| c.metadata.get(SPEC_METADATA))
+            .map(|v| serde_json::Value::from(v.clone()))
+            .and_then(|v| serde_json::from_value::<CollectionSpec>(v).ok())
+            .ok_or_else(|| StoreError::SchemaMismatch {
+                collection: qualified.clone(),
+                expected: "a collection created by engram (with its spec in the metadata)".into(),
+                found: "no engram spec".into(),
+            })?;
+        self.collection(&spec).map(Some)
     }
 
     /// Sizes and index state of a collection of this namespace, by name.
@@ -628,6 +658,30 @@ impl RemoteCollection {
             .map(|id| id_from_remote(Some(id)))
             .transpose()?;
         Ok((records, next))
+    }
+
+    /// The most frequent values of an indexed keyword field, with how many points hold each.
+    pub fn facet(&self, field: &str, limit: usize) -> Result<Vec<(String, usize)>> {
+        super::schema::validate_field(field)?;
+        validate::limit(limit)?;
+        let shared = &self.shared;
+        let request = FacetCountsBuilder::new(&self.name, field)
+            .limit(limit as u64)
+            .exact(true);
+        let response = shared.call("facet", || shared.client.facet(request.clone()))?;
+        Ok(response
+            .hits
+            .into_iter()
+            .filter_map(|hit| {
+                use qdrant::facet_value::Variant;
+                let value = match hit.value?.variant? {
+                    Variant::StringValue(s) => s,
+                    Variant::IntegerValue(i) => i.to_string(),
+                    Variant::BoolValue(b) => b.to_string(),
+                };
+                Some((value, hit.count as usize))
+            })
+            .collect())
     }
 
     /// How many points pass `filter`.

@@ -1,0 +1,141 @@
+//! `engram remember pattern|solution|error`.
+
+use std::io::Read;
+use std::path::Path;
+
+use engram::Engram;
+use engram::memory::{ErrorInput, Language, Metrics, PatternInput, SolutionInput, Stored};
+
+use super::args::{Cli, EntryArgs, RememberCommand};
+use super::output::Output;
+use super::{CliResult, Failure};
+
+/// Stores one entry and says whether it was new or seen again.
+pub fn run(cli: &Cli, what: &RememberCommand, out: &mut Output) -> CliResult {
+    let engram = Engram::open(&cli.resolve_config()?)?;
+    let memory = engram.memory();
+    let (kind, stored) = match what {
+        RememberCommand::Pattern {
+            name,
+            language,
+            pattern_type,
+            metrics,
+            file,
+            entry,
+        } => {
+            let input = PatternInput {
+                context: entry.context.clone(),
+                pattern_type: pattern_type.clone(),
+                tags: tags(entry),
+                source: entry.source.clone(),
+                metrics: parse_metrics(metrics.as_deref())?,
+                ..PatternInput::new(
+                    name,
+                    read_content(file.as_deref(), "code")?,
+                    language_of(language)?,
+                )
+            };
+            ("pattern", memory.store_pattern(input)?)
+        }
+        RememberCommand::Solution {
+            problem,
+            language,
+            metrics,
+            file,
+            entry,
+        } => {
+            let input = SolutionInput {
+                language: language_of(language)?,
+                context: entry.context.clone(),
+                tags: tags(entry),
+                source: entry.source.clone(),
+                metrics: parse_metrics(metrics.as_deref())?,
+                ..SolutionInput::new(problem, read_content(file.as_deref(), "solution")?)
+            };
+            ("solution", memory.store_solution(input)?)
+        }
+        RememberCommand::Error {
+            message,
+            resolution,
+            failed,
+            language,
+            file,
+            entry,
+        } => {
+            let resolution = match resolution {
+                Some(text) => text.clone(),
+                None => read_content(file.as_deref(), "resolution")?,
+            };
+            let input = ErrorInput {
+                context: entry.context.clone(),
+                language: language_of(language)?,
+                tags: tags(entry),
+                source: entry.source.clone(),
+                ..ErrorInput::new(message, resolution, !failed)
+            };
+            ("error resolution", memory.store_error(input)?)
+        }
+    };
+    out.text(&describe(kind, &stored))?;
+    Ok(())
+}
+
+fn describe(kind: &str, stored: &Stored) -> String {
+    if stored.created {
+        format!("remembered new {kind} {}\n", stored.id)
+    } else {
+        format!(
+            "updated {kind} {} (stored {} times)\n",
+            stored.id, stored.seen_count
+        )
+    }
+}
+
+fn tags(entry: &EntryArgs) -> Vec<String> {
+    entry
+        .tags
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+pub(crate) fn language_of(name: &str) -> Result<Language, Failure> {
+    name.parse::<Language>()
+        .map_err(|error| Failure::usage(error.to_string()))
+}
+
+fn parse_metrics(json: Option<&str>) -> Result<Metrics, Failure> {
+    let Some(json) = json else {
+        return Ok(Metrics::new());
+    };
+    serde_json::from_str::<Metrics>(json).map_err(|error| {
+        Failure::usage(format!(
+            "--metrics must be a JSON object of numbers, e.g. '{{\"success_rate\": 0.9}}': {error}"
+        ))
+    })
+}
+
+/// The content of `file`, or of stdin for `-` or no file; must be UTF-8.
+fn read_content(file: Option<&Path>, what: &str) -> Result<String, Failure> {
+    let (bytes, origin) = match file {
+        Some(path) if path != Path::new("-") => (
+            fs_err::read(path).map_err(|e| Failure::usage(e.to_string()))?,
+            path.display().to_string(),
+        ),
+        _ => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Failure::usage(format!("reading the {what} from stdin: {e}")))?;
+            (bytes, "stdin".to_owned())
+        }
+    };
+    String::from_utf8(bytes).map_err(|error| {
+        Failure::usage(format!(
+            "the {what} in {origin} is not valid UTF-8 (first bad byte at offset {})",
+            error.utf8_error().valid_up_to()
+        ))
+    })
+}

@@ -1,0 +1,554 @@
+//! Memory: the four collections a consensus engine learns into and recalls from, with typed
+//! records, content-derived ids (storing the same thing again updates it) and recall that
+//! ranks proven entries above equally similar unproven ones.
+//!
+//! [`Memory`] is blocking (embedding is CPU work); [`crate::Engram`] wraps it for async
+//! callers.
+
+mod error;
+mod input;
+mod kind;
+mod language;
+mod normalize;
+mod record;
+pub mod scoring;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use error::{MemoryError, Result};
+pub use input::{
+    ErrorInput, MAX_CONTENT_BYTES, MAX_RECALL, MAX_TEXT_BYTES, MAX_TITLE_BYTES, PatternInput,
+    RecallOptions, SolutionInput,
+};
+pub use kind::MemoryKind;
+pub use language::{Language, UnknownLanguage};
+pub use normalize::normalize_error;
+pub use record::{CodePattern, ErrorResolution, Metrics, Solution, Track, Tracked};
+
+use crate::embed::Embedder;
+use crate::store::{
+    Collection, Condition, Filter, Payload, Point, PointId, Query, SearchRequest, Store,
+};
+
+/// What a store call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stored {
+    /// The entry's id, derived from its content.
+    pub id: PointId,
+    /// Times it has now been stored.
+    pub seen_count: u64,
+    /// Whether this call created it (rather than updating an existing entry).
+    pub created: bool,
+}
+
+/// A recalled entry with its scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recalled<T> {
+    /// Its id.
+    pub id: PointId,
+    /// The ranking score: similarity adjusted by the success estimate (see [`scoring`]).
+    pub score: f32,
+    /// How well it matches the query, in `[0, 1]` (hybrid search score).
+    pub similarity: f32,
+    /// The entry.
+    pub record: T,
+}
+
+/// Counts of one collection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectionStats {
+    /// Which collection.
+    pub kind: MemoryKind,
+    /// Its name.
+    pub collection: String,
+    /// Entries stored.
+    pub entries: usize,
+    /// Entries per language.
+    pub by_language: BTreeMap<String, usize>,
+    /// Entries per source.
+    pub by_source: BTreeMap<String, usize>,
+    /// Bytes on disk, when the backend can tell.
+    pub disk_bytes: Option<u64>,
+}
+
+/// Counts of every collection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryStats {
+    /// One entry per collection.
+    pub collections: Vec<CollectionStats>,
+}
+
+impl MemoryStats {
+    /// The stats of a store's memory collections, without an embedder (the collections are
+    /// opened with the schema they were created with); absent collections count as empty.
+    pub fn of_store(store: &Store) -> Result<Self> {
+        let mut handles = Vec::new();
+        for kind in MemoryKind::ALL {
+            handles.push((kind, store.open_existing(kind.collection())?));
+        }
+        Self::collect(handles.iter().map(|(kind, c)| (*kind, c.as_ref())))
+    }
+
+    fn collect<'a>(
+        handles: impl IntoIterator<Item = (MemoryKind, Option<&'a Collection>)>,
+    ) -> Result<Self> {
+        let mut collections = Vec::new();
+        for (kind, collection) in handles {
+            let mut stats = CollectionStats {
+                kind,
+                collection: kind.collection().to_owned(),
+                entries: 0,
+                by_language: BTreeMap::new(),
+                by_source: BTreeMap::new(),
+                disk_bytes: None,
+            };
+            if let Some(collection) = collection {
+                let info = collection.info()?;
+                stats.entries = info.points;
+                stats.disk_bytes = info.disk_bytes;
+                stats.by_language = collection.facet("language", 1000)?.into_iter().collect();
+                stats.by_source = collection.facet("source", 1000)?.into_iter().collect();
+            }
+            collections.push(stats);
+        }
+        Ok(Self { collections })
+    }
+}
+
+/// Number of lock stripes serialising read-modify-write updates of one entry.
+const STRIPES: usize = 64;
+
+/// How many candidates recall asks the store for per requested result, so that the success
+/// bonus can reorder near-ties from beyond the first page.
+const CANDIDATES_PER_RESULT: usize = 3;
+
+/// The memory collections over one store and one embedder.
+pub struct Memory {
+    store: Store,
+    embedder: Arc<dyn Embedder>,
+    collections: [Collection; 4],
+    stripes: Vec<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memory")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Memory {
+    /// Opens (creating on first use) the four collections in `store`.
+    pub fn new(store: Store, embedder: Arc<dyn Embedder>) -> Result<Self> {
+        let dimension = embedder.dimension();
+        let open = |kind: MemoryKind| store.collection(&kind.spec(dimension));
+        let collections = [
+            open(MemoryKind::CodePattern)?,
+            open(MemoryKind::Solution)?,
+            open(MemoryKind::Error)?,
+            open(MemoryKind::Experience)?,
+        ];
+        Ok(Self {
+            store,
+            embedder,
+            collections,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+        })
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The embedder.
+    pub fn embedder(&self) -> &dyn Embedder {
+        self.embedder.as_ref()
+    }
+
+    /// The collection of `kind`.
+    pub fn collection(&self, kind: MemoryKind) -> &Collection {
+        let index = match kind {
+            MemoryKind::CodePattern => 0,
+            MemoryKind::Solution => 1,
+            MemoryKind::Error => 2,
+            MemoryKind::Experience => 3,
+        };
+        &self.collections[index]
+    }
+
+    /// Stores a code pattern; the same code in the same language again updates it.
+    pub fn store_pattern(&self, input: PatternInput) -> Result<Stored> {
+        input.validate()?;
+        let id = PointId::from_content(&[
+            b"code_pattern",
+            input.language.name().as_bytes(),
+            input.code.trim().as_bytes(),
+        ]);
+        let text = join(&[&input.name, &input.context, &input.code]);
+        let outcome = input::outcome(&input.metrics);
+        self.upsert_tracked(
+            MemoryKind::CodePattern,
+            id,
+            &text,
+            |previous: Option<CodePattern>| {
+                let earlier = previous.map(|p| (p.track, p.tags, p.context));
+                let (track, tags, context) =
+                    carry_over(earlier, outcome, input.tags, input.context);
+                CodePattern {
+                    track,
+                    name: input.name,
+                    code: input.code,
+                    language: input.language,
+                    context,
+                    pattern_type: input.pattern_type,
+                    tags,
+                    source: input.source,
+                    metrics: input.metrics,
+                }
+            },
+        )
+    }
+
+    /// `store_code_pattern(name, code, language, context, success_metrics)`.
+    pub fn store_code_pattern(
+        &self,
+        name: &str,
+        code: &str,
+        language: Language,
+        context: &str,
+        success_metrics: Metrics,
+    ) -> Result<Stored> {
+        self.store_pattern(PatternInput {
+            context: context.to_owned(),
+            metrics: success_metrics,
+            ..PatternInput::new(name, code, language)
+        })
+    }
+
+    /// Code patterns matching `description`.
+    pub fn recall_patterns(
+        &self,
+        description: &str,
+        options: &RecallOptions,
+    ) -> Result<Vec<Recalled<CodePattern>>> {
+        self.recall(MemoryKind::CodePattern, description, description, options)
+    }
+
+    /// `recall_similar_patterns(description, language, n)`.
+    pub fn recall_similar_patterns(
+        &self,
+        description: &str,
+        language: Option<Language>,
+        n: usize,
+    ) -> Result<Vec<Recalled<CodePattern>>> {
+        self.recall_patterns(
+            description,
+            &RecallOptions {
+                language,
+                ..RecallOptions::top(n)
+            },
+        )
+    }
+
+    /// Stores a solution; the same solution to the same problem again updates it.
+    pub fn store_solution(&self, input: SolutionInput) -> Result<Stored> {
+        input.validate()?;
+        let id = PointId::from_content(&[
+            b"solution",
+            collapse(&input.problem).to_lowercase().as_bytes(),
+            input.solution.trim().as_bytes(),
+        ]);
+        let text = join(&[&input.problem, &input.context, &input.solution]);
+        let outcome = input::outcome(&input.metrics);
+        self.upsert_tracked(
+            MemoryKind::Solution,
+            id,
+            &text,
+            |previous: Option<Solution>| {
+                let earlier = previous.map(|p| (p.track, p.tags, p.context));
+                let (track, tags, context) =
+                    carry_over(earlier, outcome, input.tags, input.context);
+                Solution {
+                    track,
+                    problem: input.problem,
+                    solution: input.solution,
+                    language: input.language,
+                    context,
+                    tags,
+                    source: input.source,
+                    metrics: input.metrics,
+                }
+            },
+        )
+    }
+
+    /// Solutions to problems like `problem`.
+    pub fn recall_solutions(
+        &self,
+        problem: &str,
+        options: &RecallOptions,
+    ) -> Result<Vec<Recalled<Solution>>> {
+        self.recall(MemoryKind::Solution, problem, problem, options)
+    }
+
+    /// Stores how an error was resolved. The same (normalised) error with the same
+    /// resolution again updates the entry: one more sighting, and a success or a failure.
+    pub fn store_error(&self, input: ErrorInput) -> Result<Stored> {
+        input.validate()?;
+        let normalized = normalize_error(&input.message);
+        let id = PointId::from_content(&[
+            b"error",
+            normalized.as_bytes(),
+            input.resolution.trim().as_bytes(),
+        ]);
+        let text = join(&[&normalized, &normalize_error(&input.context)]);
+        let outcome = if input.success { 1.0 } else { 0.0 };
+        self.upsert_tracked(
+            MemoryKind::Error,
+            id,
+            &text,
+            |previous: Option<ErrorResolution>| {
+                let (first_message, earlier) = match previous {
+                    Some(p) => (p.error_message, Some((p.track, p.tags, p.context))),
+                    None => (input.message, None),
+                };
+                let (track, tags, context) =
+                    carry_over(earlier, outcome, input.tags, input.context);
+                ErrorResolution {
+                    track,
+                    error_message: first_message,
+                    normalized,
+                    context,
+                    resolution: input.resolution,
+                    language: input.language,
+                    tags,
+                    source: input.source,
+                }
+            },
+        )
+    }
+
+    /// `store_error_resolution(error_message, context, resolution, success)`.
+    pub fn store_error_resolution(
+        &self,
+        error_message: &str,
+        context: &str,
+        resolution: &str,
+        success: bool,
+    ) -> Result<Stored> {
+        self.store_error(ErrorInput {
+            context: context.to_owned(),
+            ..ErrorInput::new(error_message, resolution, success)
+        })
+    }
+
+    /// Resolutions of errors like `error_message` (normalised the way stored errors are).
+    pub fn recall_errors(
+        &self,
+        error_message: &str,
+        options: &RecallOptions,
+    ) -> Result<Vec<Recalled<ErrorResolution>>> {
+        input::query(error_message)?;
+        let normalized = normalize_error(error_message);
+        self.recall(MemoryKind::Error, &normalized, &normalized, options)
+    }
+
+    /// `recall_error_solutions(error_message, n)`.
+    pub fn recall_error_solutions(
+        &self,
+        error_message: &str,
+        n: usize,
+    ) -> Result<Vec<Recalled<ErrorResolution>>> {
+        self.recall_errors(error_message, &RecallOptions::top(n))
+    }
+
+    /// Entries per collection, language and source, and disk use.
+    pub fn stats(&self) -> Result<MemoryStats> {
+        MemoryStats::collect(MemoryKind::ALL.map(|kind| (kind, Some(self.collection(kind)))))
+    }
+
+    /// Reads `id`, builds the new record from it (or from nothing), embeds `text` and
+    /// stores the result, all under the id's lock stripe so that concurrent stores of one
+    /// entry in this process do not lose counts.
+    fn upsert_tracked<T, F>(
+        &self,
+        kind: MemoryKind,
+        id: PointId,
+        text: &str,
+        build: F,
+    ) -> Result<Stored>
+    where
+        T: Tracked + Serialize + DeserializeOwned,
+        F: FnOnce(Option<T>) -> T,
+    {
+        let collection = self.collection(kind);
+        let vector = self.embedder.embed(text)?;
+        let stripe = &self.stripes[(id.as_uuid().as_u128() % STRIPES as u128) as usize];
+        let _guard = stripe
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let previous = match collection.get(&[id], false)?.into_iter().next() {
+            Some(record) => Some(parse::<T>(kind, id, record.payload)?),
+            None => None,
+        };
+        let created = previous.is_none();
+        let record = build(previous);
+        let seen_count = record.track().seen_count;
+        let payload = match serde_json::to_value(&record) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) | Err(_) => {
+                return Err(MemoryError::InvalidInput(
+                    "the record does not serialise to a JSON object".into(),
+                ));
+            }
+        };
+        collection.upsert(vec![Point {
+            id,
+            vector,
+            text: text.to_owned(),
+            payload,
+        }])?;
+        Ok(Stored {
+            id,
+            seen_count,
+            created,
+        })
+    }
+
+    fn recall<T>(
+        &self,
+        kind: MemoryKind,
+        embed_text: &str,
+        keyword_text: &str,
+        options: &RecallOptions,
+    ) -> Result<Vec<Recalled<T>>>
+    where
+        T: Tracked + DeserializeOwned,
+    {
+        input::query(embed_text)?;
+        options.validate()?;
+        let vector = self.embedder.embed(embed_text)?;
+        let mut request = SearchRequest::new(
+            Query::Hybrid {
+                vector,
+                text: keyword_text.to_owned(),
+            },
+            (options.limit * CANDIDATES_PER_RESULT).min(MAX_RECALL),
+        );
+        let filter = recall_filter(options);
+        if !filter.is_empty() {
+            request = request.with_filter(filter);
+        }
+        let hits = self.collection(kind).search(&request)?;
+        let mut recalled = hits
+            .into_iter()
+            .map(|hit| {
+                let record: T = parse(kind, hit.id, hit.payload)?;
+                let track = record.track();
+                Ok(Recalled {
+                    id: hit.id,
+                    score: scoring::score(hit.score, track.success_count, track.seen_count),
+                    similarity: hit.score,
+                    record,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        recalled.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        recalled.truncate(options.limit);
+        Ok(recalled)
+    }
+}
+
+/// The evidence after one more use.
+fn advance(previous: Option<Track>, outcome: f64) -> Track {
+    match previous {
+        Some(mut track) => {
+            track.observe(outcome, now());
+            track
+        }
+        None => Track::first(outcome, now()),
+    }
+}
+
+/// What a store keeps from the entry's earlier stores: the evidence advances by one use,
+/// tags accumulate, and an empty context keeps the earlier one.
+fn carry_over(
+    earlier: Option<(Track, Vec<String>, String)>,
+    outcome: f64,
+    tags: Vec<String>,
+    context: String,
+) -> (Track, Vec<String>, String) {
+    match earlier {
+        Some((track, earlier_tags, earlier_context)) => (
+            advance(Some(track), outcome),
+            merge_tags(earlier_tags, tags),
+            keep_unless_given(earlier_context, context),
+        ),
+        None => (advance(None, outcome), tags, context),
+    }
+}
+
+/// Tags accumulate across stores: the earlier ones, then new ones, without repeats.
+fn merge_tags(mut earlier: Vec<String>, new: Vec<String>) -> Vec<String> {
+    for tag in new {
+        if !earlier.contains(&tag) {
+            earlier.push(tag);
+        }
+    }
+    earlier
+}
+
+/// A store without a context keeps the one an earlier store gave.
+fn keep_unless_given(earlier: String, new: String) -> String {
+    if new.trim().is_empty() { earlier } else { new }
+}
+
+fn recall_filter(options: &RecallOptions) -> Filter {
+    let mut filter = Filter::default();
+    if let Some(language) = options.language {
+        filter = filter.and(Condition::keyword("language", language.name()));
+    }
+    for tag in &options.tags {
+        filter = filter.and(Condition::keyword("tags", tag.clone()));
+    }
+    if let Some(source) = &options.source {
+        filter = filter.and(Condition::keyword("source", source.clone()));
+    }
+    if let Some(rate) = options.min_success_rate {
+        filter = filter.and(Condition::at_least("success_rate", rate));
+    }
+    filter
+}
+
+fn parse<T: DeserializeOwned>(kind: MemoryKind, id: PointId, payload: Payload) -> Result<T> {
+    serde_json::from_value(serde_json::Value::Object(payload)).map_err(|e| MemoryError::Corrupt {
+        collection: kind.collection().to_owned(),
+        id: id.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The non-empty parts, one per line.
+fn join(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whitespace runs as single spaces.
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

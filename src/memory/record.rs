@@ -1,0 +1,174 @@
+//! What each collection stores, as typed records; a record is a point's payload.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::language::Language;
+
+/// Free-form numeric measurements that came with an entry (`success_rate`, `tests_passed`,
+/// `latency_ms`, …). `success_rate`, if present, is the outcome of this use, in `[0, 1]`.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// How often an entry was stored and how well it worked: the evidence recall ranks by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Track {
+    /// Times this exact entry was stored.
+    pub seen_count: u64,
+    /// Sum of the outcomes of those times (1 success, 0 failure, or a success rate).
+    pub success_count: f64,
+    /// `success_count / seen_count`.
+    pub success_rate: f64,
+    /// Unix seconds of the first store.
+    pub created_at: i64,
+    /// Unix seconds of the latest store.
+    pub updated_at: i64,
+}
+
+impl Track {
+    /// The evidence after a first use with `outcome` in `[0, 1]`.
+    pub fn first(outcome: f64, now: i64) -> Self {
+        Self {
+            seen_count: 1,
+            success_count: outcome,
+            success_rate: outcome,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Adds one more use with `outcome`.
+    pub fn observe(&mut self, outcome: f64, now: i64) {
+        self.seen_count += 1;
+        self.success_count += outcome;
+        self.success_rate = self.success_count / self.seen_count as f64;
+        self.updated_at = now.max(self.updated_at);
+    }
+}
+
+/// Records that carry a [`Track`].
+pub trait Tracked {
+    /// The entry's evidence.
+    fn track(&self) -> &Track;
+}
+
+/// A reusable code structure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodePattern {
+    /// Short name: "JWT authentication middleware".
+    pub name: String,
+    /// The code.
+    pub code: String,
+    /// Its language.
+    pub language: Language,
+    /// Where and why it applies.
+    pub context: String,
+    /// What kind of structure: function, class, error_handling, snippet, …
+    pub pattern_type: String,
+    /// Labels for filtering.
+    pub tags: Vec<String>,
+    /// Who stored it: api, cli, seed, extractor, …
+    pub source: String,
+    /// Measurements from the latest use.
+    pub metrics: Metrics,
+    /// Uses and outcomes.
+    #[serde(flatten)]
+    pub track: Track,
+}
+
+/// A complete solution to a problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Solution {
+    /// The problem it solves.
+    pub problem: String,
+    /// The solution (code or prose).
+    pub solution: String,
+    /// Its language.
+    pub language: Language,
+    /// Constraints, environment, what was tried.
+    pub context: String,
+    /// Labels for filtering.
+    pub tags: Vec<String>,
+    /// Who stored it.
+    pub source: String,
+    /// Measurements from the latest use.
+    pub metrics: Metrics,
+    /// Uses and outcomes.
+    #[serde(flatten)]
+    pub track: Track,
+}
+
+/// How an error was resolved, and whether that worked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorResolution {
+    /// The error message as it was first stored.
+    pub error_message: String,
+    /// Its normalised form (what is embedded, indexed and deduplicated on).
+    pub normalized: String,
+    /// What was going on when it happened.
+    pub context: String,
+    /// What resolved it (or was tried).
+    pub resolution: String,
+    /// The language, when known.
+    pub language: Language,
+    /// Labels for filtering.
+    pub tags: Vec<String>,
+    /// Who stored it.
+    pub source: String,
+    /// Uses and outcomes: each store with `success` true counts 1, false 0.
+    #[serde(flatten)]
+    pub track: Track,
+}
+
+impl Tracked for CodePattern {
+    fn track(&self) -> &Track {
+        &self.track
+    }
+}
+
+impl Tracked for Solution {
+    fn track(&self) -> &Track {
+        &self.track
+    }
+}
+
+impl Tracked for ErrorResolution {
+    fn track(&self) -> &Track {
+        &self.track
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_track_counts_uses_and_the_mix_of_outcomes() {
+        let mut track = Track::first(1.0, 100);
+        track.observe(0.0, 200);
+        track.observe(1.0, 150);
+        assert_eq!(track.seen_count, 3);
+        assert!((track.success_rate - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(track.created_at, 100);
+        assert_eq!(track.updated_at, 200, "clock skew never moves it back");
+    }
+
+    #[test]
+    fn records_flatten_the_track_into_the_payload() {
+        let record = ErrorResolution {
+            error_message: "E".into(),
+            normalized: "E".into(),
+            context: String::new(),
+            resolution: "R".into(),
+            language: Language::Python,
+            tags: vec![],
+            source: "api".into(),
+            track: Track::first(1.0, 5),
+        };
+        let json = serde_json::to_value(&record).expect("json");
+        assert_eq!(json["seen_count"], 1);
+        assert_eq!(json["language"], "python");
+        let back: ErrorResolution = serde_json::from_value(json).expect("back");
+        assert_eq!(back, record);
+    }
+}

@@ -1,0 +1,272 @@
+//! `engram remember` / `engram recall` / `engram stats`, run as a user runs them.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{installed_model_dir, refused_endpoint};
+
+fn engram(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_engram"));
+    command
+        .current_dir(home)
+        .env_remove("ENGRAM_CONFIG")
+        .env_remove("ENGRAM_QDRANT_URL")
+        .env_remove("ENGRAM_NAMESPACE")
+        .env("ENGRAM_HOME", home)
+        .env("ENGRAM_DATA_DIR", home.join("data"))
+        .env("ENGRAM_MODEL_DIR", installed_model_dir())
+        .env("HF_HOME", home.join("hf"))
+        .env("HF_ENDPOINT", refused_endpoint())
+        .env("ENGRAM_PYTHON", "");
+    command
+}
+
+fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+#[test]
+fn remember_and_recall_each_kind_through_the_cli() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let code = home.path().join("auth.py");
+    std::fs::write(&code, "def require_token(request):\n    token = request.headers['Authorization']\n    return verify_jwt(token)\n").expect("write");
+    let stored = ok(&run(
+        engram(home.path())
+            .args([
+                "remember",
+                "pattern",
+                "--name",
+                "JWT bearer check",
+                "--language",
+                "py",
+                "--tags",
+                "auth,web",
+                "--metrics",
+                r#"{"success_rate": 0.9}"#,
+            ])
+            .arg(&code),
+        None,
+    ));
+    assert!(stored.starts_with("remembered new pattern"), "{stored}");
+    let again = ok(&run(
+        engram(home.path())
+            .args([
+                "remember",
+                "pattern",
+                "--name",
+                "JWT bearer check",
+                "--language",
+                "python",
+            ])
+            .arg(&code),
+        None,
+    ));
+    assert!(again.contains("stored 2 times"), "{again}");
+
+    ok(&run(
+        engram(home.path()).args([
+            "remember",
+            "solution",
+            "--problem",
+            "uvicorn is missing so the FastAPI app will not start",
+            "--language",
+            "python",
+        ]),
+        Some(b"pip install 'uvicorn[standard]'\n"),
+    ));
+    ok(&run(
+        engram(home.path()).args([
+            "remember",
+            "error",
+            "--message",
+            "ModuleNotFoundError: No module named 'fastapi'",
+            "--resolution",
+            "pip install fastapi uvicorn",
+            "--context",
+            "starting the API",
+        ]),
+        None,
+    ));
+
+    let patterns: Value = serde_json::from_str(&ok(&run(
+        engram(home.path()).args([
+            "recall",
+            "patterns",
+            "implement user authentication",
+            "--json",
+            "--language",
+            "python",
+        ]),
+        None,
+    )))
+    .expect("json");
+    assert_eq!(patterns[0]["record"]["name"], "JWT bearer check");
+    assert_eq!(patterns[0]["record"]["seen_count"], 2);
+    assert_eq!(
+        patterns[0]["record"]["tags"],
+        serde_json::json!(["auth", "web"])
+    );
+    assert!(patterns[0]["score"].as_f64().is_some());
+
+    let solutions = ok(&run(
+        engram(home.path()).args(["recall", "solutions", "fastapi server does not start"]),
+        None,
+    ));
+    assert!(
+        solutions.contains("uvicorn is missing") && solutions.contains("[python; stored 1×"),
+        "{solutions}"
+    );
+
+    let errors = ok(&run(
+        engram(home.path()).args(["recall", "errors", "Cannot import fastapi", "--limit", "1"]),
+        None,
+    ));
+    assert!(errors.contains("No module named 'fastapi'"), "{errors}");
+    assert!(errors.contains("pip install fastapi uvicorn"), "{errors}");
+
+    let stats: Value = serde_json::from_str(&ok(&run(
+        engram(home.path()).args(["stats", "--json"]),
+        None,
+    )))
+    .expect("json");
+    assert_eq!(stats["collections"][0]["collection"], "code_patterns");
+    assert_eq!(stats["collections"][0]["entries"], 1);
+    assert_eq!(stats["collections"][0]["by_language"]["python"], 1);
+    assert_eq!(stats["collections"][1]["entries"], 1);
+    assert_eq!(stats["collections"][2]["entries"], 1);
+}
+
+/// What is being tried, the arguments, and what stdin holds.
+type BadCall<'a> = (&'a str, Vec<&'a str>, Option<&'a [u8]>);
+
+#[test]
+fn bad_cli_input_exits_2_and_stores_nothing() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let latin1 = home.path().join("latin1.py");
+    std::fs::write(&latin1, b"# caf\xe9\nx = 1\n").expect("write");
+    let cases: Vec<BadCall<'_>> = vec![
+        (
+            "invalid UTF-8 file",
+            vec![
+                "remember",
+                "pattern",
+                "--name",
+                "n",
+                "--language",
+                "python",
+                latin1.to_str().expect("path"),
+            ],
+            None,
+        ),
+        (
+            "unknown language",
+            vec!["remember", "pattern", "--name", "n", "--language", "cobol"],
+            Some(b"x"),
+        ),
+        (
+            "empty code from stdin",
+            vec!["remember", "pattern", "--name", "n", "--language", "python"],
+            Some(b"   \n"),
+        ),
+        (
+            "NaN metric",
+            vec![
+                "remember",
+                "pattern",
+                "--name",
+                "n",
+                "--language",
+                "python",
+                "--metrics",
+                r#"{"success_rate": NaN}"#,
+            ],
+            Some(b"x = 1"),
+        ),
+        (
+            "success rate above 1",
+            vec![
+                "remember",
+                "pattern",
+                "--name",
+                "n",
+                "--language",
+                "python",
+                "--metrics",
+                r#"{"success_rate": 2}"#,
+            ],
+            Some(b"x = 1"),
+        ),
+        (
+            "empty error message",
+            vec!["remember", "error", "--message", "", "--resolution", "r"],
+            None,
+        ),
+        (
+            "limit 0",
+            vec!["recall", "errors", "x", "--limit", "0"],
+            None,
+        ),
+        (
+            "min success out of range",
+            vec!["recall", "errors", "x", "--min-success", "7"],
+            None,
+        ),
+    ];
+    for (what, args, stdin) in cases {
+        let output = run(engram(home.path()).args(&args), stdin);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.stderr.is_empty(), "{what}: says why");
+    }
+    let latin1_error = run(
+        engram(home.path())
+            .args(["remember", "pattern", "--name", "n", "--language", "python"])
+            .arg(&latin1),
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&latin1_error.stderr)
+            .contains("not valid UTF-8 (first bad byte at offset 5)")
+    );
+    let empty = ok(&run(
+        engram(home.path()).args(["recall", "patterns", "anything"]),
+        None,
+    ));
+    assert!(empty.contains("nothing recalled"), "{empty}");
+    let stats: Value = serde_json::from_str(&ok(&run(
+        engram(home.path()).args(["stats", "--json"]),
+        None,
+    )))
+    .expect("json");
+    for collection in stats["collections"].as_array().expect("collections") {
+        assert_eq!(collection["entries"], 0, "{collection}");
+    }
+}
