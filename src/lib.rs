@@ -4,21 +4,25 @@
 //! round recalls those patterns, solutions, error resolutions and episodes by meaning. This
 //! crate is the engine and the `engram` command.
 //!
-//! The foundation is [`embed`]: a local all-MiniLM-L6-v2 run by candle whose vectors match
-//! sentence-transformers'.
+//! [`Engram`] is the front door: memory (code patterns, solutions, error resolutions) over a
+//! [`store`] (Qdrant Edge in process, or a Qdrant server) and an [`embed`]der (a local
+//! all-MiniLM-L6-v2 run by candle, matching sentence-transformers).
 //!
 //! ```no_run
-//! use engram::embed::{Embedder, EmbedderOptions, SentenceEmbedder, cosine};
+//! use engram::{Config, Engram};
 //!
-//! # fn main() -> engram::embed::Result<()> {
-//! // Finds the model (installing it on first use) and verifies its checksums.
-//! let embedder = SentenceEmbedder::from_env(&EmbedderOptions::new())?;
-//! let vectors = embedder.embed_batch(&[
-//!     "ModuleNotFoundError: No module named 'fastapi'",
-//!     "pip install fastapi uvicorn",
-//! ])?;
-//! assert_eq!(vectors[0].len(), embedder.dimension());
-//! println!("similarity {:.3}", cosine(&vectors[0], &vectors[1]));
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let engram = Engram::open(&Config::from_env()?)?;
+//! engram
+//!     .store_error_resolution(
+//!         "ModuleNotFoundError: No module named 'fastapi'",
+//!         "starting the API server",
+//!         "pip install fastapi uvicorn",
+//!         true,
+//!     )
+//!     .await?;
+//! let found = engram.recall_error_solutions("Cannot import fastapi", 3).await?;
+//! assert_eq!(found[0].record.resolution, "pip install fastapi uvicorn");
 //! # Ok(())
 //! # }
 //! ```

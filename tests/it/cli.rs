@@ -246,27 +246,26 @@ fn a_closed_stdout_is_not_an_error() {
 }
 
 #[test]
-fn stats_counts_points_and_still_answers_while_another_process_holds_the_store() {
-    use engram::store::{CollectionSpec, Payload, Point, PointId, Store};
+fn stats_counts_entries_and_still_answers_while_another_process_holds_the_store() {
+    use engram::memory::Memory;
+    use engram::store::Store;
     let home = tempfile::tempdir().expect("tempdir");
     let data = home.path().join("data");
     {
         let store = Store::open_edge(&data).expect("open");
-        let collection = store
-            .collection(&CollectionSpec::new("notes", 4))
-            .expect("collection");
-        collection
-            .upsert(
-                (0..3u128)
-                    .map(|i| Point {
-                        id: PointId::from_u128(i),
-                        vector: vec![1.0, i as f32, 0.0, 0.0],
-                        text: format!("note {i}"),
-                        payload: Payload::new(),
-                    })
-                    .collect(),
-            )
-            .expect("upsert");
+        let memory = Memory::new(
+            store,
+            std::sync::Arc::clone(crate::common::shared_embedder()) as _,
+        )
+        .expect("memory");
+        for (message, resolution) in [
+            ("KeyError: 'a'", "use get"),
+            ("IndexError: list index out of range", "check the length"),
+        ] {
+            memory
+                .store_error_resolution(message, "", resolution, true)
+                .expect("store");
+        }
     }
     let free = engram(home.path())
         .args(["stats", "--json", "--data-dir"])
@@ -274,8 +273,10 @@ fn stats_counts_points_and_still_answers_while_another_process_holds_the_store()
         .output()
         .expect("run");
     let report = stdout_json(&free);
-    assert_eq!(report["collections"][0]["name"], "notes");
-    assert_eq!(report["collections"][0]["points"], 3);
+    assert_eq!(report["collections"][2]["collection"], "errors");
+    assert_eq!(report["collections"][2]["entries"], 2);
+    assert_eq!(report["collections"][2]["by_source"]["api"], 2);
+    assert_eq!(report["collections"][0]["entries"], 0);
 
     let _held = Store::open_edge(&data).expect("this process holds the store now");
     let busy = engram(home.path())
@@ -293,5 +294,8 @@ fn stats_counts_points_and_still_answers_while_another_process_holds_the_store()
         text.contains(&format!("in use by pid {}", std::process::id())),
         "{text}"
     );
-    assert!(text.contains("notes"), "{text}");
+    assert!(
+        text.contains("errors") && text.contains("code_patterns"),
+        "{text}"
+    );
 }
