@@ -412,6 +412,17 @@ fn field_type(kind: FieldKind) -> FieldType {
     }
 }
 
+/// The type the server reports for an index of `kind` (another enum than the one indexes
+/// are created with).
+fn schema_type(kind: FieldKind) -> qdrant::PayloadSchemaType {
+    match kind {
+        FieldKind::Keyword => qdrant::PayloadSchemaType::Keyword,
+        FieldKind::Integer => qdrant::PayloadSchemaType::Integer,
+        FieldKind::Float => qdrant::PayloadSchemaType::Float,
+        FieldKind::Bool => qdrant::PayloadSchemaType::Bool,
+    }
+}
+
 impl RemoteCollection {
     fn info_raw(&self) -> Result<qdrant::CollectionInfo> {
         let shared = &self.shared;
@@ -481,7 +492,7 @@ impl RemoteCollection {
             })?;
         }
         for index in &self.spec.indexes {
-            let wanted = field_type(index.kind) as i32;
+            let wanted = schema_type(index.kind) as i32;
             match info.payload_schema.get(&index.field) {
                 Some(existing) if existing.data_type == wanted => {}
                 Some(existing) => {

@@ -110,6 +110,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    reopening_a_collection_keeps_its_points_and_indexes,
     search_over_20000_random_points_agrees_with_exact_top_10,
     hnsw_search_over_clustered_points_agrees_with_exact_top_10,
     filters_return_exactly_what_a_brute_force_filter_returns,
@@ -666,6 +667,32 @@ fn keyword_and_hybrid_search_find_the_right_points(backend: Backend) {
     assert_eq!(
         thresholded.iter().map(|h| h.id).collect::<Vec<_>>(),
         vec![PointId::from_u128(1), PointId::from_u128(4)]
+    );
+}
+
+fn reopening_a_collection_keeps_its_points_and_indexes(backend: Backend) {
+    let f = &Fixture::new(backend);
+    let spec = filter_spec("reopen");
+    let collection = f.store.collection(&spec).expect("create");
+    let all = filter_fixture(&collection);
+    drop(collection);
+    for _ in 0..2 {
+        let again = f
+            .store
+            .collection(&spec)
+            .expect("reopen with the same spec");
+        assert_eq!(again.count(None).expect("count"), all.len());
+        let facets = again.facet("kind", 10).expect("facet on an indexed field");
+        assert_eq!(facets.iter().map(|(_, n)| n).sum::<usize>(), all.len());
+        assert_eq!(facets.len(), 5);
+    }
+    // A spec with one more index is fine: the index is added.
+    let wider = spec.clone().with_index("extra", FieldKind::Integer);
+    let widened = f.store.collection(&wider).expect("open with a new index");
+    assert_eq!(widened.count(None).expect("count"), all.len());
+    assert!(
+        f.store.collection(&spec).is_ok(),
+        "and the narrower spec still opens"
     );
 }
 
