@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, StoreConfig};
-use crate::embed::{
-    ALL_MINILM_L6_V2, EmbedError, Embedder, EmbedderOptions, Provisioner, SentenceEmbedder,
-};
+use crate::embed::{EmbedError, Embedder, EmbedderOptions, SentenceEmbedder};
 use crate::memory::{
     CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryError, MemoryStats, Metrics,
     PatternInput, RecallOptions, Recalled, Solution, SolutionInput, Stored,
@@ -48,12 +46,8 @@ impl Engram {
             StoreConfig::Edge(dir) => Store::open_edge(dir)?,
             StoreConfig::Remote(remote) => Store::connect_remote(remote.clone())?,
         };
-        let provisioner = Provisioner::new(ALL_MINILM_L6_V2, config.model.clone());
-        let embedder = SentenceEmbedder::load(
-            provisioner.spec().name,
-            provisioner.load()?,
-            &EmbedderOptions::new(),
-        )?;
+        let embedder =
+            SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
         Self::with(store, Arc::new(embedder))
     }
 

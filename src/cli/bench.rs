@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use engram::bench::{self, BenchOptions, BenchReport, Dataset};
 use engram::config::StoreConfig;
-use engram::embed::{ALL_MINILM_L6_V2, EmbedderOptions, Provisioner, SentenceEmbedder};
+use engram::embed::{EmbedderOptions, SentenceEmbedder};
 use engram::store::{SearchMode, Store};
 
 use super::args::{BenchArgs, BenchMode, BenchSet, Cli};
@@ -30,12 +30,7 @@ pub fn run(cli: &Cli, args: &BenchArgs, out: &mut Output) -> CliResult {
         BenchSet::Errors => Dataset::Errors,
     };
     let config = cli.resolve_config()?;
-    let provisioner = Provisioner::new(ALL_MINILM_L6_V2, config.model.clone());
-    let embedder = SentenceEmbedder::load(
-        provisioner.spec().name,
-        provisioner.load()?,
-        &EmbedderOptions::new(),
-    )?;
+    let embedder = SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
     let scratch = std::env::temp_dir().join(format!("engram-bench-{}", std::process::id()));
     // The embedded store runs in a scratch directory, never the user's own; on a server,
     // the benchmark gets its own namespace.

@@ -3,13 +3,11 @@
 use std::fmt::Write as _;
 use std::io::BufRead;
 
-use engram::embed::{
-    ALL_MINILM_L6_V2, Embedder, EmbedderOptions, Provisioner, SentenceEmbedder, cosine,
-};
+use engram::embed::{Embedder, EmbedderOptions, SentenceEmbedder, cosine};
 use serde::Serialize;
 
 use super::args::{Cli, EmbedArgs};
-use super::output::Output;
+use super::output::{Output, ellipsize};
 use super::{CliResult, Failure};
 
 #[derive(Serialize)]
@@ -34,8 +32,7 @@ pub fn run(cli: &Cli, args: &EmbedArgs, out: &mut Output) -> CliResult {
     let options = EmbedderOptions::new()
         .with_batch_size(usize::from(args.batch_size))
         .with_threads(args.threads.map(usize::from));
-    let provisioner = Provisioner::new(ALL_MINILM_L6_V2, cli.resolve_config()?.model);
-    let embedder = SentenceEmbedder::load(provisioner.spec().name, provisioner.load()?, &options)?;
+    let embedder = SentenceEmbedder::from_sources(cli.resolve_config()?.model, &options)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed_batch(&refs)?;
     let tokens = embedder.tokenize(&refs)?;
@@ -135,30 +132,4 @@ fn render(report: &Report<'_>, max_tokens: usize) -> String {
         }
     }
     text
-}
-
-/// `text` on one line, cut to `width` characters with an ellipsis.
-fn ellipsize(text: &str, width: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.chars().count() <= width {
-        return flat;
-    }
-    let mut cut: String = flat.chars().take(width - 1).collect();
-    cut.push('…');
-    cut
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ellipsize_flattens_and_cuts() {
-        assert_eq!(ellipsize("a\tb\nc", 10), "a b c");
-        assert_eq!(ellipsize("abcdef", 4), "abc…");
-        assert_eq!(ellipsize("数据库连接超时", 3), "数据…");
-    }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::CliResult;
 use super::args::{Cli, RecallArgs, RecallKind};
-use super::output::Output;
+use super::output::{Output, ellipsize};
 use super::remember::language_of;
 
 /// One line of the human listing.
@@ -83,7 +83,7 @@ fn emit<T: Serialize>(
             "{:>2}. {:.3}  {}  [{}; stored {}×, {:.0}% success]",
             rank + 1,
             item.score,
-            one_line(line.title, 70),
+            ellipsize(line.title, 70),
             line.language,
             line.track.seen_count,
             line.track.success_rate * 100.0
@@ -94,24 +94,9 @@ fn emit<T: Serialize>(
             .filter(|l| !l.trim().is_empty())
             .take(4)
         {
-            let _ = writeln!(text, "      {}", one_line(snippet_line, 96));
+            let _ = writeln!(text, "      {}", ellipsize(snippet_line, 96));
         }
     }
     out.text(&text)?;
     Ok(())
-}
-
-/// `text` without control characters, cut to `width` characters.
-fn one_line(text: &str, width: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let flat = flat.trim_end();
-    if flat.chars().count() <= width {
-        return flat.to_owned();
-    }
-    let mut cut: String = flat.chars().take(width - 1).collect();
-    cut.push('…');
-    cut
 }

@@ -81,7 +81,13 @@ impl SentenceEmbedder {
     /// The default model (all-MiniLM-L6-v2) from the sources the environment configures,
     /// installed first if no local source has it.
     pub fn from_env(options: &EmbedderOptions) -> Result<Self> {
-        let provisioner = Provisioner::new(ALL_MINILM_L6_V2, ModelSources::from_env());
+        Self::from_sources(ModelSources::from_env(), options)
+    }
+
+    /// The default model (all-MiniLM-L6-v2) from `sources`, installed first if no local
+    /// source has it.
+    pub fn from_sources(sources: ModelSources, options: &EmbedderOptions) -> Result<Self> {
+        let provisioner = Provisioner::new(ALL_MINILM_L6_V2, sources);
         Self::load(provisioner.spec().name, provisioner.load()?, options)
     }
 

@@ -25,7 +25,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::types::PointId;
+use super::error::Result;
+use super::types::{Hit, PointId, Record};
 
 /// How many results each half contributes before fusion (at least the requested limit).
 pub const DEPTH: usize = 100;
@@ -135,6 +136,35 @@ pub fn fuse(
     fused.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.id.cmp(&y.id)));
     fused.truncate(limit);
     fused
+}
+
+/// The hybrid search results: fuses the halves, drops results under `threshold`, and
+/// attaches the payloads `load` reads for the survivors (in one call).
+pub(crate) fn hybrid_hits(
+    fusion: Fusion,
+    dense: &[(PointId, f32)],
+    keyword: &[(PointId, f32)],
+    limit: usize,
+    threshold: Option<f32>,
+    load: impl FnOnce(&[PointId]) -> Result<Vec<Record>>,
+) -> Result<Vec<Hit>> {
+    let fused: Vec<Fused> = fuse(fusion, dense, keyword, limit)
+        .into_iter()
+        .filter(|f| threshold.is_none_or(|t| f.score >= t))
+        .collect();
+    let ids: Vec<PointId> = fused.iter().map(|f| f.id).collect();
+    let mut payloads: HashMap<PointId, _> =
+        load(&ids)?.into_iter().map(|r| (r.id, r.payload)).collect();
+    Ok(fused
+        .into_iter()
+        .map(|f| Hit {
+            id: f.id,
+            score: f.score,
+            dense_score: f.dense,
+            keyword_score: f.keyword,
+            payload: payloads.remove(&f.id).unwrap_or_default(),
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -462,8 +462,13 @@ impl EdgeCollection {
 
     /// Reads points by id; missing ids are skipped. Results follow the order of `ids`.
     pub fn get(&self, ids: &[PointId], with_vectors: bool) -> Result<Vec<Record>> {
-        let edge_ids: Vec<_> = ids.iter().copied().map(id_to_edge).collect();
         let _gate = read_lock(&self.gate);
+        self.retrieve(ids, with_vectors)
+    }
+
+    /// `get` for callers that already hold the gate.
+    fn retrieve(&self, ids: &[PointId], with_vectors: bool) -> Result<Vec<Record>> {
+        let edge_ids: Vec<_> = ids.iter().copied().map(id_to_edge).collect();
         let records = self
             .shard
             .retrieve(
@@ -625,29 +630,9 @@ impl EdgeCollection {
                     .map(|p| (id_from_edge(p.id), p.score))
                     .collect();
                 let weights = read_lock(&self.spec).fusion;
-                let fused: Vec<fusion::Fused> =
-                    fusion::fuse(weights, &dense, &keyword, request.limit)
-                        .into_iter()
-                        .filter(|f| threshold.is_none_or(|t| f.score >= t))
-                        .collect();
-                let ids: Vec<_> = fused.iter().map(|f| id_to_edge(f.id)).collect();
-                let mut payloads: HashMap<PointId, Payload> = self
-                    .shard
-                    .retrieve(&ids, Some(WithPayloadInterface::Bool(true)), None)
-                    .map_err(edge_error)?
-                    .into_iter()
-                    .map(|r| (id_from_edge(r.id), payload_from_edge(r.payload)))
-                    .collect();
-                Ok(fused
-                    .into_iter()
-                    .map(|f| Hit {
-                        id: f.id,
-                        score: f.score,
-                        dense_score: f.dense,
-                        keyword_score: f.keyword,
-                        payload: payloads.remove(&f.id).unwrap_or_default(),
-                    })
-                    .collect())
+                fusion::hybrid_hits(weights, &dense, &keyword, request.limit, threshold, |ids| {
+                    self.retrieve(ids, false)
+                })
             }
         }
     }

@@ -808,27 +808,14 @@ impl RemoteCollection {
                 });
                 let dense = lists.next().transpose()?.unwrap_or_default();
                 let keyword = lists.next().transpose()?.unwrap_or_default();
-                let fused: Vec<fusion::Fused> =
-                    fusion::fuse(self.spec.fusion, &dense, &keyword, request.limit)
-                        .into_iter()
-                        .filter(|f| threshold.is_none_or(|t| f.score >= t))
-                        .collect();
-                let ids: Vec<PointId> = fused.iter().map(|f| f.id).collect();
-                let mut payloads: HashMap<PointId, Payload> = self
-                    .get(&ids, false)?
-                    .into_iter()
-                    .map(|r| (r.id, r.payload))
-                    .collect();
-                Ok(fused
-                    .into_iter()
-                    .map(|f| Hit {
-                        id: f.id,
-                        score: f.score,
-                        dense_score: f.dense,
-                        keyword_score: f.keyword,
-                        payload: payloads.remove(&f.id).unwrap_or_default(),
-                    })
-                    .collect())
+                fusion::hybrid_hits(
+                    self.spec.fusion,
+                    &dense,
+                    &keyword,
+                    request.limit,
+                    threshold,
+                    |ids| self.get(ids, false),
+                )
             }
         }
     }
