@@ -9,7 +9,7 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 engram's own failure, 2 bad command line or input, \
 3 model missing or corrupt (the message says how to fix it).
 
-Environment: ENGRAM_HOME (engram's folder, default ~/.local/share/engram), ENGRAM_DATA_DIR, \
+Environment: ENGRAM_HOME (engram's folder, default ~/.local/share/engram), ENGRAM_CONFIG, ENGRAM_DATA_DIR, \
 ENGRAM_QDRANT_URL, ENGRAM_QDRANT_API_KEY, ENGRAM_NAMESPACE, ENGRAM_MODEL_DIR, \
 ENGRAM_PYTHON (Python used for the pip fallback; empty turns it off), HF_HOME / HF_HUB_CACHE, \
 HF_ENDPOINT, HF_HUB_OFFLINE, ENGRAM_LOG (log filter, e.g. debug).";
@@ -78,15 +78,6 @@ impl Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Install or inspect the embedding model.
-    Model {
-        #[command(subcommand)]
-        command: ModelCommand,
-    },
-    /// Embed texts and show their vectors and pairwise cosine similarities.
-    Embed(EmbedArgs),
-    /// Measure retrieval quality on a real data set (see BENCHMARKS.md).
-    Bench(BenchArgs),
     /// Store a code pattern, a solution or an error resolution.
     Remember {
         #[command(subcommand)]
@@ -99,6 +90,15 @@ pub enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Embed texts and show their vectors and pairwise cosine similarities.
+    Embed(EmbedArgs),
+    /// Measure retrieval quality on a real data set (see BENCHMARKS.md).
+    Bench(BenchArgs),
+    /// Install or inspect the embedding model.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
     },
 }
 
