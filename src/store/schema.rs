@@ -58,7 +58,8 @@ impl Default for KeywordSettings {
 pub struct CollectionSpec {
     /// The name: lower-case letters, digits, `_` and `-`, at most 64 characters.
     pub name: String,
-    /// Length of the dense vectors (the embedder's dimension).
+    /// Length of the dense vectors (the embedder's dimension); 0 for a collection of records
+    /// without dense vectors (filtered and keyword-searched only, such as episode events).
     pub dimension: usize,
     /// Payload fields that get an index, so filters on them are fast.
     pub indexes: Vec<FieldIndex>,
@@ -81,6 +82,17 @@ impl CollectionSpec {
             keyword: KeywordSettings::default(),
             fusion: Fusion::default(),
         }
+    }
+
+    /// A collection of records without dense vectors: stored, filtered, scrolled and
+    /// keyword-searched, never searched by vector.
+    pub fn records(name: impl Into<String>) -> Self {
+        Self::new(name, 0)
+    }
+
+    /// Whether points carry dense vectors.
+    pub fn has_vectors(&self) -> bool {
+        self.dimension > 0
     }
 
     /// Adds an indexed payload field.
@@ -107,9 +119,9 @@ impl CollectionSpec {
     /// Checks the name, dimension and settings.
     pub fn validate(&self) -> Result<()> {
         validate_name(&self.name)?;
-        if self.dimension == 0 || self.dimension > 65_536 {
+        if self.dimension > 65_536 {
             return Err(StoreError::InvalidInput(format!(
-                "dimension {} is out of range 1..=65536",
+                "dimension {} is out of range 0..=65536",
                 self.dimension
             )));
         }
@@ -137,8 +149,8 @@ impl CollectionSpec {
         if self.dimension != found.dimension {
             return Err(StoreError::SchemaMismatch {
                 collection: self.name.clone(),
-                expected: format!("{}-dimensional vectors", self.dimension),
-                found: format!("{}-dimensional vectors", found.dimension),
+                expected: describe_vectors(self.dimension),
+                found: describe_vectors(found.dimension),
             });
         }
         if self.keyword != found.keyword {
@@ -160,6 +172,14 @@ impl CollectionSpec {
             }
         }
         Ok(())
+    }
+}
+
+fn describe_vectors(dimension: usize) -> String {
+    if dimension == 0 {
+        "no dense vectors".to_owned()
+    } else {
+        format!("{dimension}-dimensional vectors")
     }
 }
 

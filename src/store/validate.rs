@@ -6,8 +6,14 @@ use super::filter::Filter;
 use super::schema::validate_field;
 use super::types::{MAX_LIMIT, PointId, Query, SearchRequest};
 
-/// A stored or query vector: the collection's dimension and finite values.
+/// A stored vector: the collection's dimension and finite values (none at all in a
+/// collection of records).
 pub(crate) fn vector(vector: &[f32], dimension: usize, id: &PointId) -> Result<()> {
+    if dimension == 0 && !vector.is_empty() {
+        return Err(StoreError::InvalidInput(format!(
+            "point {id} has a vector, but the collection holds records without vectors"
+        )));
+    }
     if vector.len() != dimension {
         return Err(StoreError::InvalidInput(format!(
             "point {id} has a {}-dimensional vector; the collection holds {dimension}-dimensional ones",
@@ -55,6 +61,11 @@ pub(crate) fn search(request: &SearchRequest, dimension: usize) -> Result<()> {
         Query::Keyword(_) => None,
     };
     if let Some(v) = query_vector {
+        if dimension == 0 {
+            return Err(StoreError::InvalidInput(
+                "this collection holds records without vectors: search it by keyword".into(),
+            ));
+        }
         if v.len() != dimension {
             return Err(StoreError::InvalidInput(format!(
                 "query vector has {} dimensions; the collection holds {dimension}-dimensional ones",

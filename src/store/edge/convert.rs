@@ -46,15 +46,19 @@ pub(super) fn sparse_to_edge(sparse: &SparseVector) -> Result<EdgeSparse> {
         .map_err(|e| StoreError::Edge(format!("invalid sparse vector: {e}")))
 }
 
-/// The named vectors of a stored point: `dense`, and `bm25` when the text had terms.
+/// The named vectors of a stored point: `dense` (unless it is a record without one), and
+/// `bm25` when the text had terms.
 pub(super) fn vectors_to_edge(
     vector: &[f32],
     sparse: &SparseVector,
 ) -> Result<VectorStructPersisted> {
-    let mut named = HashMap::from([(
-        DENSE_VECTOR.to_owned(),
-        VectorPersisted::Dense(vector.to_vec()),
-    )]);
+    let mut named = HashMap::new();
+    if !vector.is_empty() {
+        named.insert(
+            DENSE_VECTOR.to_owned(),
+            VectorPersisted::Dense(vector.to_vec()),
+        );
+    }
     if !sparse.is_empty() {
         named.insert(
             KEYWORD_VECTOR.to_owned(),

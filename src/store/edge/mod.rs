@@ -214,8 +214,9 @@ impl EdgeStore {
         }
         let shard_dir = staging.join(SHARD_DIR);
         fs_err::create_dir_all(&shard_dir).map_err(|e| StoreError::io("create", &shard_dir, e))?;
-        let config = EdgeConfig {
-            vectors: HashMap::from([(
+        let mut vectors = HashMap::new();
+        if spec.has_vectors() {
+            vectors.insert(
                 DENSE_VECTOR.to_owned(),
                 EdgeVectorParams {
                     size: spec.dimension,
@@ -226,7 +227,10 @@ impl EdgeStore {
                     quantization_config: None,
                     hnsw_config: None,
                 },
-            )]),
+            );
+        }
+        let config = EdgeConfig {
+            vectors,
             sparse_vectors: HashMap::from([(
                 KEYWORD_VECTOR.to_owned(),
                 EdgeSparseVectorParams {
@@ -468,6 +472,7 @@ impl EdgeCollection {
 
     /// `get` for callers that already hold the gate.
     fn retrieve(&self, ids: &[PointId], with_vectors: bool) -> Result<Vec<Record>> {
+        let with_vectors = with_vectors && read_lock(&self.spec).has_vectors();
         let edge_ids: Vec<_> = ids.iter().copied().map(id_to_edge).collect();
         let records = self
             .shard
@@ -530,6 +535,7 @@ impl EdgeCollection {
     ) -> Result<(Vec<Record>, Option<PointId>)> {
         validate::limit(limit)?;
         let filter = filter.map(filter_to_edge).transpose()?;
+        let with_vectors = with_vectors && read_lock(&self.spec).has_vectors();
         let _gate = read_lock(&self.gate);
         let (records, next) = self
             .shard
@@ -852,13 +858,18 @@ fn check_shard_config(shard: &EdgeShard, spec: &CollectionSpec) -> Result<()> {
         .vectors
         .get(DENSE_VECTOR)
         .map(|v| (v.size, v.distance));
-    if found != Some((spec.dimension, Distance::Cosine)) {
+    let expected = spec
+        .has_vectors()
+        .then_some((spec.dimension, Distance::Cosine));
+    if found != expected {
         return Err(StoreError::SchemaMismatch {
             collection: spec.name.clone(),
-            expected: format!(
-                "a {}-dimensional cosine vector named {DENSE_VECTOR}",
-                spec.dimension
-            ),
+            expected: match expected {
+                Some((size, _)) => {
+                    format!("a {size}-dimensional cosine vector named {DENSE_VECTOR}")
+                }
+                None => "no dense vectors".to_owned(),
+            },
             found: match found {
                 Some((size, distance)) => format!("{size}-dimensional {distance:?} vectors"),
                 None => format!("no vector named {DENSE_VECTOR}"),

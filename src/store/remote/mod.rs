@@ -256,17 +256,19 @@ impl RemoteStore {
             let spec_json = serde_json::to_value(spec)
                 .map_err(|e| StoreError::InvalidInput(format!("spec: {e}")))?;
             let mut vectors = VectorsConfigBuilder::default();
-            vectors.add_named_vector_params(
-                DENSE_VECTOR,
-                VectorParamsBuilder::new(spec.dimension as u64, Distance::Cosine),
-            );
+            if spec.has_vectors() {
+                vectors.add_named_vector_params(
+                    DENSE_VECTOR,
+                    VectorParamsBuilder::new(spec.dimension as u64, Distance::Cosine),
+                );
+            }
             let mut sparse = SparseVectorsConfigBuilder::default();
             sparse.add_named_vector_params(
                 KEYWORD_VECTOR,
                 SparseVectorParamsBuilder::default().modifier(Modifier::Idf),
             );
             let index = shared.config.index;
-            let request = CreateCollectionBuilder::new(&name)
+            let mut request = CreateCollectionBuilder::new(&name)
                 .hnsw_config(
                     HnswConfigDiffBuilder::default()
                         .m(index.m as u64)
@@ -277,9 +279,11 @@ impl RemoteStore {
                     OptimizersConfigDiffBuilder::default()
                         .indexing_threshold(index.exact_search_kb as u64),
                 )
-                .vectors_config(vectors)
                 .sparse_vectors_config(sparse)
                 .metadata(HashMap::from([(SPEC_METADATA.to_owned(), spec_json)]));
+            if spec.has_vectors() {
+                request = request.vectors_config(vectors);
+            }
             match shared.call("create collection", || {
                 shared.client.create_collection(request.clone())
             }) {
@@ -453,6 +457,13 @@ impl RemoteCollection {
                 qdrant::vectors_config::Config::Params(_) => None,
             });
         match dense {
+            None if !self.spec.has_vectors() => {}
+            Some(_) if !self.spec.has_vectors() => {
+                return Err(mismatch(
+                    "no dense vectors".into(),
+                    format!("a vector named {DENSE_VECTOR}"),
+                ));
+            }
             Some(p)
                 if p.size == self.spec.dimension as u64
                     && p.distance == Distance::Cosine as i32 => {}
@@ -528,8 +539,10 @@ impl RemoteCollection {
         for point in points {
             validate::vector(&point.vector, self.spec.dimension, &point.id)?;
             let sparse = self.keyword.document(&point.text);
-            let mut vectors = NamedVectors::default()
-                .add_vector(DENSE_VECTOR, qdrant::Vector::new_dense(point.vector));
+            let mut vectors = NamedVectors::default();
+            if !point.vector.is_empty() {
+                vectors = vectors.add_vector(DENSE_VECTOR, qdrant::Vector::new_dense(point.vector));
+            }
             if !sparse.is_empty() {
                 vectors = vectors.add_vector(
                     KEYWORD_VECTOR,
@@ -561,7 +574,7 @@ impl RemoteCollection {
             ids.iter().copied().map(id_to_remote).collect::<Vec<_>>(),
         )
         .with_payload(true);
-        if with_vectors {
+        if with_vectors && self.spec.has_vectors() {
             request = request.with_vectors(qdrant::VectorsSelector {
                 names: vec![DENSE_VECTOR.to_owned()],
             });
@@ -646,7 +659,7 @@ impl RemoteCollection {
         if let Some(offset) = offset {
             request = request.offset(id_to_remote(offset));
         }
-        if with_vectors {
+        if with_vectors && self.spec.has_vectors() {
             request = request.with_vectors(qdrant::VectorsSelector {
                 names: vec![DENSE_VECTOR.to_owned()],
             });

@@ -111,6 +111,7 @@ macro_rules! conformance {
 
 conformance!(
     reopening_a_collection_keeps_its_points_and_indexes,
+    a_collection_of_records_without_vectors_is_filtered_and_keyword_searched,
     search_over_20000_random_points_agrees_with_exact_top_10,
     hnsw_search_over_clustered_points_agrees_with_exact_top_10,
     filters_return_exactly_what_a_brute_force_filter_returns,
@@ -670,6 +671,59 @@ fn keyword_and_hybrid_search_find_the_right_points(backend: Backend) {
     );
 }
 
+fn a_collection_of_records_without_vectors_is_filtered_and_keyword_searched(backend: Backend) {
+    let f = &Fixture::new(backend);
+    let spec = CollectionSpec::records("events").with_index("group", FieldKind::Keyword);
+    let records = f.store.collection(&spec).expect("collection");
+    records
+        .upsert(
+            (0..300u128)
+                .map(|i| {
+                    point(
+                        i,
+                        Vec::new(),
+                        if i % 3 == 0 {
+                            "deploy failed with timeout"
+                        } else {
+                            ""
+                        },
+                        json!({"group": if i % 2 == 0 { "even" } else { "odd" }, "i": i as u64}),
+                    )
+                })
+                .collect(),
+        )
+        .expect("upsert records");
+    assert_eq!(records.count(None).expect("count"), 300);
+    let even = Filter::all([Condition::keyword("group", "even")]);
+    assert_eq!(ids_of_scroll(&records, Some(&even)).len(), 150);
+    let got = records.get(&[PointId::from_u128(7)], true).expect("get");
+    assert_eq!(got[0].payload.get("i"), Some(&json!(7)));
+    assert_eq!(got[0].vector, None);
+    let found = records
+        .search(&SearchRequest::new(Query::Keyword("timeouts".into()), 500))
+        .expect("keyword search");
+    assert_eq!(found.len(), 100);
+    let dense = records.search(&SearchRequest::new(Query::Dense(vec![1.0]), 5));
+    assert!(dense.expect_err("no vectors to search").is_caller_fault());
+    let with_vector = records.upsert(vec![point(999, vec![1.0], "", json!({}))]);
+    assert!(
+        with_vector
+            .expect_err("records have no vectors")
+            .is_caller_fault()
+    );
+    assert_eq!(records.count(None).expect("count"), 300);
+    drop(records);
+    let error = f
+        .store
+        .collection(&CollectionSpec::new("events", 4))
+        .expect_err("records are not a vector collection");
+    assert!(
+        matches!(error, StoreError::SchemaMismatch { .. }),
+        "{error}"
+    );
+    assert!(f.store.collection(&spec).is_ok());
+}
+
 fn reopening_a_collection_keeps_its_points_and_indexes(backend: Backend) {
     let f = &Fixture::new(backend);
     let spec = filter_spec("reopen");
@@ -818,10 +872,10 @@ fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
             }),
         ),
         (
-            "zero dimension",
+            "dimension over the limit",
             Box::new(|| {
                 f.store
-                    .collection(&CollectionSpec::new("zero", 0))
+                    .collection(&CollectionSpec::new("huge", 70_000))
                     .map(|_| ())
             }),
         ),
