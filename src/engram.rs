@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, StoreConfig};
 use crate::embed::{EmbedError, Embedder, EmbedderOptions, SentenceEmbedder};
+use crate::episodes::{Episode, EpisodeError, EpisodeLog, Episodes, FailureReport};
 use crate::memory::{
     CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryError, MemoryStats, Metrics,
     PatternInput, RecallOptions, Recalled, Solution, SolutionInput, Stored,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{Payload, PointId, Store, StoreError};
 
 /// Why engram could not open.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,9 @@ pub enum OpenError {
     /// The memory collections could not open.
     #[error(transparent)]
     Memory(#[from] MemoryError),
+    /// The episode collections could not open.
+    #[error(transparent)]
+    Episodes(#[from] EpisodeError),
 }
 
 /// engram: one memory, shared cheaply (`Clone` is a reference count).
@@ -36,6 +40,7 @@ pub enum OpenError {
 #[derive(Debug, Clone)]
 pub struct Engram {
     memory: Arc<Memory>,
+    episodes: Arc<Episodes>,
 }
 
 impl Engram {
@@ -53,14 +58,89 @@ impl Engram {
 
     /// Memory over an already opened store and embedder.
     pub fn with(store: Store, embedder: Arc<dyn Embedder>) -> Result<Self, OpenError> {
+        let episodes = Episodes::new(&store, Arc::clone(&embedder))?;
         Ok(Self {
             memory: Arc::new(Memory::new(store, embedder)?),
+            episodes: Arc::new(episodes),
         })
     }
 
-    /// The blocking API.
+    /// The blocking API of the memory collections.
     pub fn memory(&self) -> &Memory {
         &self.memory
+    }
+
+    /// The blocking API of episodic memory.
+    pub fn episodes(&self) -> &Episodes {
+        &self.episodes
+    }
+
+    async fn episodic<T, F>(&self, work: F) -> Result<T, EpisodeError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Episodes) -> Result<T, EpisodeError> + Send + 'static,
+    {
+        let episodes = Arc::clone(&self.episodes);
+        tokio::task::spawn_blocking(move || work(&episodes))
+            .await
+            .map_err(|e| EpisodeError::Task(e.to_string()))?
+    }
+
+    /// `start_episode(task, context) → id`.
+    pub async fn start_episode(
+        &self,
+        task: &str,
+        context: Payload,
+    ) -> Result<PointId, EpisodeError> {
+        let task = task.to_owned();
+        self.episodic(move |e| e.start_episode(&task, context))
+            .await
+    }
+
+    /// `record_event(id, event_type, agent_role, data)` → the event's sequence number.
+    pub async fn record_event(
+        &self,
+        id: PointId,
+        event_type: &str,
+        agent_role: &str,
+        data: serde_json::Value,
+    ) -> Result<u64, EpisodeError> {
+        let (event_type, agent_role) = (event_type.to_owned(), agent_role.to_owned());
+        self.episodic(move |e| e.record_event(id, &event_type, &agent_role, data))
+            .await
+    }
+
+    /// `end_episode(id, success, metrics)`.
+    pub async fn end_episode(
+        &self,
+        id: PointId,
+        success: bool,
+        metrics: Metrics,
+    ) -> Result<Episode, EpisodeError> {
+        self.episodic(move |e| e.end_episode(id, success, metrics))
+            .await
+    }
+
+    /// `get_episode(id)`: the episode and its events in order.
+    pub async fn get_episode(&self, id: PointId) -> Result<EpisodeLog, EpisodeError> {
+        self.episodic(move |e| e.get_episode(id)).await
+    }
+
+    /// `recall_similar_episodes(task_description, n, success_only)`.
+    pub async fn recall_similar_episodes(
+        &self,
+        task_description: &str,
+        n: usize,
+        success_only: bool,
+    ) -> Result<Vec<Recalled<Episode>>, EpisodeError> {
+        let task = task_description.to_owned();
+        self.episodic(move |e| e.recall_similar_episodes(&task, n, success_only))
+            .await
+    }
+
+    /// `analyze_failures(limit)`.
+    pub async fn analyze_failures(&self, limit: usize) -> Result<FailureReport, EpisodeError> {
+        self.episodic(move |e| e.analyze_failures(limit)).await
     }
 
     async fn blocking<T, F>(&self, work: F) -> Result<T, MemoryError>

@@ -31,6 +31,7 @@ pub mod bench;
 pub mod config;
 pub mod embed;
 mod engram;
+pub mod episodes;
 pub mod memory;
 pub mod paths;
 pub mod store;

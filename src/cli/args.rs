@@ -85,6 +85,11 @@ pub enum Command {
     },
     /// Recall patterns, solutions or error resolutions by meaning.
     Recall(RecallArgs),
+    /// Record what happens while a task runs, and learn from past episodes.
+    Episodes {
+        #[command(subcommand)]
+        command: EpisodeCommand,
+    },
     /// Show what memory holds: entries per collection, language and source; disk use.
     Stats {
         /// Print the result as JSON.
@@ -309,4 +314,80 @@ pub struct RecallArgs {
     /// Print every field as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `engram episodes …`
+#[derive(Debug, Subcommand)]
+pub enum EpisodeCommand {
+    /// Start an episode; prints its id.
+    Start {
+        /// The task.
+        #[arg(long)]
+        task: String,
+        /// Context as a JSON object.
+        #[arg(long, value_name = "JSON")]
+        context: Option<String>,
+    },
+    /// Record an event into a running episode; prints its sequence number.
+    Event {
+        /// The episode id.
+        id: String,
+        /// What happened: generate, vote, test, error, …
+        #[arg(long = "type", value_name = "TYPE")]
+        event_type: String,
+        /// Who did it: coder, tester, judge, …
+        #[arg(long)]
+        role: String,
+        /// Details as a JSON object (an `error` field marks the event as showing an error).
+        #[arg(long, value_name = "JSON")]
+        data: Option<String>,
+    },
+    /// End a running episode.
+    End {
+        /// The episode id.
+        id: String,
+        /// It succeeded.
+        #[arg(long, conflicts_with_all = ["failure", "abandon"], required_unless_present_any = ["failure", "abandon"])]
+        success: bool,
+        /// It failed.
+        #[arg(long, conflicts_with = "abandon")]
+        failure: bool,
+        /// Give it up without an outcome (its process died), saying why.
+        #[arg(long, value_name = "REASON")]
+        abandon: Option<String>,
+        /// Measurements as a JSON object of numbers.
+        #[arg(long, value_name = "JSON")]
+        metrics: Option<String>,
+    },
+    /// Show an episode and its events in order.
+    Show {
+        /// The episode id; without it, list the episodes still running.
+        id: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ended episodes whose task resembles TASK.
+    Recall {
+        /// A task description.
+        task: String,
+        /// Only successful episodes.
+        #[arg(long)]
+        success_only: bool,
+        /// At most this many (1 to 100).
+        #[arg(long, short = 'n', default_value_t = 5)]
+        limit: usize,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What went wrong across failed episodes, grouped, most frequent first.
+    Failures {
+        /// At most this many groups (1 to 100).
+        #[arg(long, short = 'n', default_value_t = 10)]
+        limit: usize,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod embed;
+mod episodes;
 mod model;
 mod output;
 mod recall;
@@ -125,6 +126,24 @@ impl From<engram::memory::MemoryError> for Failure {
     }
 }
 
+impl From<engram::episodes::EpisodeError> for Failure {
+    fn from(error: engram::episodes::EpisodeError) -> Self {
+        use engram::episodes::EpisodeError;
+        match error {
+            EpisodeError::Embed(error) => error.into(),
+            EpisodeError::Store(error) => error.into(),
+            other => Self {
+                code: if other.is_caller_fault() {
+                    exit::USAGE
+                } else {
+                    exit::INTERNAL
+                },
+                error: other.into(),
+            },
+        }
+    }
+}
+
 impl From<engram::OpenError> for Failure {
     fn from(error: engram::OpenError) -> Self {
         use engram::OpenError;
@@ -133,6 +152,7 @@ impl From<engram::OpenError> for Failure {
             OpenError::Embed(error) => error.into(),
             OpenError::Store(error) => error.into(),
             OpenError::Memory(error) => error.into(),
+            OpenError::Episodes(error) => error.into(),
         }
     }
 }
@@ -166,6 +186,7 @@ pub fn run() -> ExitCode {
         },
         Command::Remember { what } => remember::run(&cli, what, &mut out),
         Command::Recall(args) => recall::run(&cli, args, &mut out),
+        Command::Episodes { command } => episodes::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),

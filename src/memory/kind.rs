@@ -44,13 +44,18 @@ impl MemoryKind {
             Self::CodePattern => Fusion::CODE,
             Self::Solution | Self::Error | Self::Experience => Fusion::TEXT,
         };
-        CollectionSpec::new(self.collection(), dimension)
+        let spec = CollectionSpec::new(self.collection(), dimension)
             .with_fusion(fusion)
             .with_index("language", FieldKind::Keyword)
             .with_index("tags", FieldKind::Keyword)
             .with_index("source", FieldKind::Keyword)
             .with_index("success_rate", FieldKind::Float)
             .with_index("seen_count", FieldKind::Integer)
-            .with_index("updated_at", FieldKind::Integer)
+            .with_index("updated_at", FieldKind::Integer);
+        match self {
+            // Episodes are filtered by where they stand.
+            Self::Experience => spec.with_index("status", FieldKind::Keyword),
+            Self::CodePattern | Self::Solution | Self::Error => spec,
+        }
     }
 }

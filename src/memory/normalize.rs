@@ -37,6 +37,8 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}|(?:~|\.{1,2})/[\w.@+-]+|\b[\w.-]+(?:/[\w.@+-]+)+\.\w+\b",
             "<path>",
         ),
+        // IPv4 addresses, with their port.
+        rule(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<ip>"),
         // Memory addresses and other hex literals.
         rule(r"\b0x[0-9a-fA-F]+\b", "<addr>"),
         // line 12, column 5, col 5, ln 3
@@ -105,6 +107,10 @@ mod tests {
         assert_eq!(
             normalize_error("open ./config/app.yaml: no such file or directory"),
             "open <path>: no such file or directory"
+        );
+        assert_eq!(
+            normalize_error("connect to 10.0.3.17:5432 failed: Connection refused"),
+            "connect to <ip> failed: Connection refused"
         );
         assert_eq!(
             normalize_error("GET https://api.example.com/v1/users?id=3 failed: 503"),

@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod episodes;
 mod memory;
 mod parity;
 mod provision;

@@ -1,0 +1,602 @@
+//! Episodic memory: what happened while a task ran, event by event, durable as it is
+//! recorded; recall of similar past episodes; and what went wrong across failures.
+//!
+//! An episode is a point in the `experiences` collection (its task embedded for recall);
+//! its events are records in `episode_events`, one point each, keyed by episode and
+//! sequence number. Every call that writes is durable when it returns, so an episode whose
+//! process dies keeps every acknowledged event and stays `running` until someone ends or
+//! abandons it.
+
+mod error;
+mod record;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+pub use error::{EpisodeError, Result};
+pub use record::{
+    Episode, EpisodeLog, EpisodeStatus, Event, FailureGroup, FailurePoint, FailureReport,
+};
+
+use crate::embed::Embedder;
+use crate::memory::{MemoryKind, Metrics, Recalled, normalize_error};
+use crate::store::{
+    Collection, CollectionSpec, Condition, FieldKind, Filter, Payload, Point, PointId, Query,
+    SearchRequest, Store,
+};
+
+/// The collection of events.
+pub const EVENTS_COLLECTION: &str = "episode_events";
+/// Largest task or context (bytes).
+pub const MAX_TASK_BYTES: usize = 64 << 10;
+/// Largest event `data`, serialised as JSON (bytes).
+pub const MAX_EVENT_DATA_BYTES: usize = 64 << 10;
+/// Events read per page when an episode is read back.
+const PAGE: usize = 1000;
+/// Most results one recall returns.
+const MAX_RECALL: usize = 100;
+/// Lock stripes serialising writes to one episode.
+const STRIPES: usize = 64;
+/// Example episode ids per failure group.
+const EXAMPLES: usize = 5;
+
+/// The schema of the events collection.
+pub fn events_spec() -> CollectionSpec {
+    CollectionSpec::records(EVENTS_COLLECTION)
+        .with_index("episode_id", FieldKind::Keyword)
+        .with_index("seq", FieldKind::Integer)
+        .with_index("event_type", FieldKind::Keyword)
+        .with_index("agent_role", FieldKind::Keyword)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Episodic memory over a store and an embedder.
+pub struct Episodes {
+    experiences: Collection,
+    events: Collection,
+    embedder: Arc<dyn Embedder>,
+    stripes: Vec<Mutex<()>>,
+    /// Next sequence number of the episodes this process wrote to.
+    next_seq: Mutex<HashMap<PointId, u64>>,
+}
+
+impl std::fmt::Debug for Episodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Episodes").finish_non_exhaustive()
+    }
+}
+
+impl Episodes {
+    /// Opens (creating on first use) the `experiences` and `episode_events` collections.
+    pub fn new(store: &Store, embedder: Arc<dyn Embedder>) -> Result<Self> {
+        Ok(Self {
+            experiences: store.collection(&MemoryKind::Experience.spec(embedder.dimension()))?,
+            events: store.collection(&events_spec())?,
+            embedder,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            next_seq: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts an episode of `task` with a context object; returns its id.
+    pub fn start_episode(&self, task: &str, context: Payload) -> Result<PointId> {
+        text("task", task)?;
+        let context_size = serde_json::to_string(&context)
+            .map(|s| s.len())
+            .unwrap_or(0);
+        if context_size > MAX_TASK_BYTES {
+            return Err(EpisodeError::InvalidInput(format!(
+                "context is {context_size} bytes of JSON; the limit is {MAX_TASK_BYTES}"
+            )));
+        }
+        let id = PointId::from(uuid::Uuid::new_v4());
+        let episode = Episode {
+            task: task.to_owned(),
+            context,
+            status: EpisodeStatus::Running,
+            metrics: Metrics::new(),
+            started_at: now_ms(),
+            ended_at: None,
+            event_count: None,
+            failure: None,
+            abandon_reason: None,
+        };
+        let vector = self.embedder.embed(task)?;
+        self.experiences.upsert(vec![Point {
+            id,
+            vector,
+            text: task.to_owned(),
+            payload: episode_payload(&episode)?,
+        }])?;
+        Ok(id)
+    }
+
+    /// Records an event into a running episode; returns its sequence number. Durable when it
+    /// returns.
+    pub fn record_event(
+        &self,
+        id: PointId,
+        event_type: &str,
+        agent_role: &str,
+        data: serde_json::Value,
+    ) -> Result<u64> {
+        label("event_type", event_type)?;
+        label("agent_role", agent_role)?;
+        let serde_json::Value::Object(data) = data else {
+            return Err(EpisodeError::InvalidInput(format!(
+                "event data must be a JSON object, not {}",
+                json_kind(&data)
+            )));
+        };
+        let size = serde_json::to_string(&data).map(|s| s.len()).unwrap_or(0);
+        if size > MAX_EVENT_DATA_BYTES {
+            return Err(EpisodeError::InvalidInput(format!(
+                "event data is {size} bytes of JSON; the limit is {MAX_EVENT_DATA_BYTES} ({} KiB)",
+                MAX_EVENT_DATA_BYTES >> 10
+            )));
+        }
+        let _guard = self.lock(id);
+        let episode = self.running(id)?;
+        let seq = self.next_seq(id)?;
+        let event = Event {
+            episode_id: id,
+            seq,
+            event_type: event_type.to_owned(),
+            agent_role: agent_role.to_owned(),
+            data,
+            at: now_ms().max(episode.started_at),
+        };
+        let payload = to_payload(&event)?;
+        self.events.upsert(vec![Point {
+            id: event_id(id, seq),
+            vector: Vec::new(),
+            text: String::new(),
+            payload,
+        }])?;
+        self.bump_seq(id, seq + 1);
+        Ok(seq)
+    }
+
+    /// Ends a running episode as a success or a failure, with measurements. A failure is
+    /// located (see [`FailurePoint`]) for [`Episodes::analyze_failures`].
+    pub fn end_episode(&self, id: PointId, success: bool, metrics: Metrics) -> Result<Episode> {
+        for (name, value) in &metrics {
+            label("metric name", name)?;
+            if !value.is_finite() {
+                return Err(EpisodeError::InvalidInput(format!(
+                    "metric {name} is {value}; metrics must be finite numbers"
+                )));
+            }
+        }
+        let _guard = self.lock(id);
+        let mut episode = self.running(id)?;
+        let events = self.events_of(id)?;
+        episode.status = if success {
+            EpisodeStatus::Succeeded
+        } else {
+            EpisodeStatus::Failed
+        };
+        episode.metrics = metrics;
+        episode.ended_at = Some(now_ms().max(episode.started_at));
+        episode.event_count = Some(events.len() as u64);
+        episode.failure = (!success).then(|| locate_failure(&events));
+        self.experiences
+            .set_payload(&[id], episode_payload(&episode)?)?;
+        Ok(episode)
+    }
+
+    /// Marks a running episode (typically one whose process died) as abandoned.
+    pub fn abandon_episode(&self, id: PointId, reason: &str) -> Result<Episode> {
+        text("reason", reason)?;
+        let _guard = self.lock(id);
+        let mut episode = self.running(id)?;
+        let events = self.events_of(id)?;
+        episode.status = EpisodeStatus::Abandoned;
+        episode.ended_at = Some(now_ms().max(episode.started_at));
+        episode.event_count = Some(events.len() as u64);
+        episode.abandon_reason = Some(reason.to_owned());
+        self.experiences
+            .set_payload(&[id], episode_payload(&episode)?)?;
+        Ok(episode)
+    }
+
+    /// An episode with its events in order.
+    pub fn get_episode(&self, id: PointId) -> Result<EpisodeLog> {
+        let episode = self.episode(id)?;
+        let events = self.events_of(id)?;
+        Ok(EpisodeLog {
+            id,
+            episode,
+            events,
+        })
+    }
+
+    /// Ended episodes whose task resembles `task_description`, best first; with
+    /// `success_only`, only successful ones.
+    pub fn recall_similar_episodes(
+        &self,
+        task_description: &str,
+        n: usize,
+        success_only: bool,
+    ) -> Result<Vec<Recalled<Episode>>> {
+        text("task description", task_description)?;
+        if n == 0 || n > MAX_RECALL {
+            return Err(EpisodeError::InvalidInput(format!(
+                "n {n} is out of range 1..={MAX_RECALL}"
+            )));
+        }
+        let statuses: Vec<String> = if success_only {
+            vec![EpisodeStatus::Succeeded.name().into()]
+        } else {
+            vec![
+                EpisodeStatus::Succeeded.name().into(),
+                EpisodeStatus::Failed.name().into(),
+            ]
+        };
+        let vector = self.embedder.embed(task_description)?;
+        let request = SearchRequest::new(
+            Query::Hybrid {
+                vector,
+                text: task_description.to_owned(),
+            },
+            n,
+        )
+        .with_filter(Filter::all([Condition::KeywordAny {
+            field: "status".into(),
+            values: statuses,
+        }]));
+        self.experiences
+            .search(&request)?
+            .into_iter()
+            .map(|hit| {
+                Ok(Recalled {
+                    id: hit.id,
+                    score: hit.score,
+                    similarity: hit.score,
+                    record: parse(hit.id, hit.payload)?,
+                })
+            })
+            .collect()
+    }
+
+    /// What went wrong across failed episodes: groups of failures by the event type and
+    /// agent role where they showed and the error signature, most frequent first, at most
+    /// `limit` groups.
+    pub fn analyze_failures(&self, limit: usize) -> Result<FailureReport> {
+        if limit == 0 || limit > MAX_RECALL {
+            return Err(EpisodeError::InvalidInput(format!(
+                "limit {limit} is out of range 1..={MAX_RECALL}"
+            )));
+        }
+        let failed = Filter::all([Condition::keyword("status", EpisodeStatus::Failed.name())]);
+        let mut groups: BTreeMap<FailurePoint, Vec<PointId>> = BTreeMap::new();
+        let mut total = 0;
+        let mut offset = None;
+        loop {
+            let (page, next) = self
+                .experiences
+                .scroll(Some(&failed), PAGE, offset, false)?;
+            for record in page {
+                let episode: Episode = parse(record.id, record.payload)?;
+                let failure = episode.failure.unwrap_or(FailurePoint {
+                    event_type: "unknown".into(),
+                    agent_role: "unknown".into(),
+                    signature: None,
+                });
+                groups.entry(failure).or_default().push(record.id);
+                total += 1;
+            }
+            match next {
+                Some(next) => offset = Some(next),
+                None => break,
+            }
+        }
+        let mut groups: Vec<FailureGroup> = groups
+            .into_iter()
+            .map(|(failure, ids)| FailureGroup {
+                count: ids.len(),
+                share: ids.len() as f64 / total.max(1) as f64,
+                examples: ids.into_iter().take(EXAMPLES).collect(),
+                failure,
+            })
+            .collect();
+        groups.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.failure.cmp(&b.failure))
+        });
+        groups.truncate(limit);
+        Ok(FailureReport {
+            failed_episodes: total,
+            groups,
+        })
+    }
+
+    /// Running episodes, oldest first: in progress, or left behind by a process that died.
+    pub fn running_episodes(&self) -> Result<Vec<(PointId, Episode)>> {
+        let running = Filter::all([Condition::keyword("status", EpisodeStatus::Running.name())]);
+        let mut found = Vec::new();
+        let mut offset = None;
+        loop {
+            let (page, next) = self
+                .experiences
+                .scroll(Some(&running), PAGE, offset, false)?;
+            for record in page {
+                found.push((record.id, parse::<Episode>(record.id, record.payload)?));
+            }
+            match next {
+                Some(next) => offset = Some(next),
+                None => break,
+            }
+        }
+        found.sort_by_key(|(_, e)| e.started_at);
+        Ok(found)
+    }
+
+    fn lock(&self, id: PointId) -> std::sync::MutexGuard<'_, ()> {
+        self.stripes[(id.as_uuid().as_u128() % STRIPES as u128) as usize]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn episode(&self, id: PointId) -> Result<Episode> {
+        let record = self
+            .experiences
+            .get(&[id], false)?
+            .into_iter()
+            .next()
+            .ok_or(EpisodeError::Unknown(id))?;
+        parse(id, record.payload)
+    }
+
+    fn running(&self, id: PointId) -> Result<Episode> {
+        let episode = self.episode(id)?;
+        if episode.status != EpisodeStatus::Running {
+            return Err(EpisodeError::Ended {
+                id,
+                status: episode.status.name().to_owned(),
+            });
+        }
+        Ok(episode)
+    }
+
+    /// The next sequence number: from this process's cache, else counted from the store
+    /// (after a restart, every durable event counts).
+    fn next_seq(&self, id: PointId) -> Result<u64> {
+        if let Some(seq) = self
+            .next_seq
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return Ok(*seq);
+        }
+        Ok(self.events.count(Some(&of_episode(id)))? as u64)
+    }
+
+    fn bump_seq(&self, id: PointId, next: u64) {
+        self.next_seq
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, next);
+    }
+
+    fn events_of(&self, id: PointId) -> Result<Vec<Event>> {
+        let filter = of_episode(id);
+        let mut events = Vec::new();
+        let mut offset = None;
+        loop {
+            let (page, next) = self.events.scroll(Some(&filter), PAGE, offset, false)?;
+            for record in page {
+                events.push(parse::<Event>(record.id, record.payload)?);
+            }
+            match next {
+                Some(next) => offset = Some(next),
+                None => break,
+            }
+        }
+        events.sort_by_key(|e| e.seq);
+        Ok(events)
+    }
+}
+
+fn of_episode(id: PointId) -> Filter {
+    Filter::all([Condition::keyword("episode_id", id.to_string())])
+}
+
+fn event_id(episode: PointId, seq: u64) -> PointId {
+    PointId::from_content(&[b"event", episode.as_uuid().as_bytes(), &seq.to_le_bytes()])
+}
+
+/// The error an event carries: `data.error` (a string, or an object with a `message`),
+/// `data.exception` or `data.traceback`.
+fn error_text(event: &Event) -> Option<String> {
+    for key in ["error", "exception", "traceback"] {
+        match event.data.get(key) {
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => return Some(s.clone()),
+            Some(serde_json::Value::Object(o)) => {
+                if let Some(serde_json::Value::String(s)) = o.get("message") {
+                    return Some(s.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The line of a normalised error that names it (`KeyError: …`, `error[E0382]: …`,
+/// `panic: …`), else its last line; at most 200 characters.
+fn signature(error: &str) -> Option<String> {
+    let lines: Vec<&str> = error
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let named = lines.iter().rev().find(|l| {
+        let lower = l.to_ascii_lowercase();
+        lower.contains("error") || lower.contains("exception") || lower.starts_with("panic")
+    });
+    let line = named.or(lines.last())?;
+    Some(normalize_error(line).chars().take(200).collect())
+}
+
+/// Where a failed episode's failure showed: the last event carrying an error, else the last
+/// event whose type speaks of failure, else the last event.
+fn locate_failure(events: &[Event]) -> FailurePoint {
+    let with_error = events
+        .iter()
+        .rev()
+        .find_map(|e| error_text(e).map(|t| (e, t)));
+    if let Some((event, error)) = with_error {
+        return FailurePoint {
+            event_type: event.event_type.clone(),
+            agent_role: event.agent_role.clone(),
+            signature: signature(&error),
+        };
+    }
+    let failing = events.iter().rev().find(|e| {
+        let t = e.event_type.to_ascii_lowercase();
+        t.contains("fail") || t.contains("error") || t.contains("reject")
+    });
+    match failing.or(events.last()) {
+        Some(event) => FailurePoint {
+            event_type: event.event_type.clone(),
+            agent_role: event.agent_role.clone(),
+            signature: None,
+        },
+        None => FailurePoint {
+            event_type: "none".into(),
+            agent_role: "none".into(),
+            signature: None,
+        },
+    }
+}
+
+fn episode_payload(episode: &Episode) -> Result<Payload> {
+    let mut payload = to_payload(episode)?;
+    // Flat copies of the fields filters and stats read.
+    payload.insert("source".into(), "episodes".into());
+    payload.insert("language".into(), "text".into());
+    Ok(payload)
+}
+
+fn to_payload<T: serde::Serialize>(value: &T) -> Result<Payload> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) | Err(_) => Err(EpisodeError::InvalidInput(
+            "the record does not serialise to a JSON object".into(),
+        )),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(id: PointId, payload: Payload) -> Result<T> {
+    serde_json::from_value(serde_json::Value::Object(payload)).map_err(|e| EpisodeError::Corrupt {
+        id,
+        message: e.to_string(),
+    })
+}
+
+fn text(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(EpisodeError::InvalidInput(format!("{field} is empty")));
+    }
+    if value.len() > MAX_TASK_BYTES {
+        return Err(EpisodeError::InvalidInput(format!(
+            "{field} is {} bytes; the limit is {MAX_TASK_BYTES}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+fn label(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() || value.len() > 64 || value.chars().any(char::is_control) {
+        return Err(EpisodeError::InvalidInput(format!(
+            "{field} {value:?} must be 1 to 64 bytes without control characters"
+        )));
+    }
+    Ok(())
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64, event_type: &str, role: &str, data: serde_json::Value) -> Event {
+        let serde_json::Value::Object(data) = data else {
+            panic!("object");
+        };
+        Event {
+            episode_id: PointId::from_u128(1),
+            seq,
+            event_type: event_type.into(),
+            agent_role: role.into(),
+            data,
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn the_failure_is_the_last_event_with_an_error() {
+        let events = [
+            event(0, "generate", "coder", serde_json::json!({})),
+            event(
+                1,
+                "test",
+                "tester",
+                serde_json::json!({"error": "Traceback (most recent call last):\n  File \"/w/t.py\", line 3\nAssertionError: expected 200, got 500"}),
+            ),
+            event(
+                2,
+                "review",
+                "judge",
+                serde_json::json!({"verdict": "reject"}),
+            ),
+        ];
+        let failure = locate_failure(&events);
+        assert_eq!(failure.event_type, "test");
+        assert_eq!(failure.agent_role, "tester");
+        assert_eq!(
+            failure.signature.as_deref(),
+            Some("AssertionError: expected <n>, got <n>")
+        );
+    }
+
+    #[test]
+    fn without_errors_a_failing_event_type_or_the_last_event_is_the_failure() {
+        let failing = [
+            event(0, "build_failed", "builder", serde_json::json!({})),
+            event(1, "notify", "bot", serde_json::json!({})),
+        ];
+        assert_eq!(locate_failure(&failing).event_type, "build_failed");
+        let plain = [event(0, "generate", "coder", serde_json::json!({}))];
+        assert_eq!(locate_failure(&plain).event_type, "generate");
+        assert_eq!(locate_failure(&[]).event_type, "none");
+    }
+
+    #[test]
+    fn error_objects_with_a_message_count() {
+        let e = event(
+            0,
+            "x",
+            "y",
+            serde_json::json!({"error": {"message": "boom", "code": 3}}),
+        );
+        assert_eq!(error_text(&e).as_deref(), Some("boom"));
+    }
+}
