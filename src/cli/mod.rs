@@ -39,6 +39,18 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    /// A usage error (exit 2) when the caller is at fault, an internal one (exit 1) when not.
+    fn classified(caller_fault: bool, error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: if caller_fault {
+                exit::USAGE
+            } else {
+                exit::INTERNAL
+            },
+            error: error.into(),
+        }
+    }
+
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self {
             code: exit::USAGE,
@@ -88,14 +100,7 @@ impl From<engram::bench::BenchError> for Failure {
 
 impl From<engram::store::StoreError> for Failure {
     fn from(error: engram::store::StoreError) -> Self {
-        Self {
-            code: if error.is_caller_fault() {
-                exit::USAGE
-            } else {
-                exit::INTERNAL
-            },
-            error: error.into(),
-        }
+        Self::classified(error.is_caller_fault(), error)
     }
 }
 
@@ -114,14 +119,7 @@ impl From<engram::memory::MemoryError> for Failure {
         match error {
             MemoryError::Embed(error) => error.into(),
             MemoryError::Store(error) => error.into(),
-            other => Self {
-                code: if other.is_caller_fault() {
-                    exit::USAGE
-                } else {
-                    exit::INTERNAL
-                },
-                error: other.into(),
-            },
+            other => Self::classified(other.is_caller_fault(), other),
         }
     }
 }
@@ -132,14 +130,7 @@ impl From<engram::episodes::EpisodeError> for Failure {
         match error {
             EpisodeError::Embed(error) => error.into(),
             EpisodeError::Store(error) => error.into(),
-            other => Self {
-                code: if other.is_caller_fault() {
-                    exit::USAGE
-                } else {
-                    exit::INTERNAL
-                },
-                error: other.into(),
-            },
+            other => Self::classified(other.is_caller_fault(), other),
         }
     }
 }

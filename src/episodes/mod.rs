@@ -31,8 +31,6 @@ pub const EVENTS_COLLECTION: &str = "episode_events";
 pub const MAX_TASK_BYTES: usize = 64 << 10;
 /// Largest event `data`, serialised as JSON (bytes).
 pub const MAX_EVENT_DATA_BYTES: usize = 64 << 10;
-/// Events read per page when an episode is read back.
-const PAGE: usize = 1000;
 /// Most results one recall returns.
 const MAX_RECALL: usize = 100;
 /// Lock stripes serialising writes to one episode.
@@ -274,25 +272,15 @@ impl Episodes {
         let failed = Filter::all([Condition::keyword("status", EpisodeStatus::Failed.name())]);
         let mut groups: BTreeMap<FailurePoint, Vec<PointId>> = BTreeMap::new();
         let mut total = 0;
-        let mut offset = None;
-        loop {
-            let (page, next) = self
-                .experiences
-                .scroll(Some(&failed), PAGE, offset, false)?;
-            for record in page {
-                let episode: Episode = parse(record.id, record.payload)?;
-                let failure = episode.failure.unwrap_or(FailurePoint {
-                    event_type: "unknown".into(),
-                    agent_role: "unknown".into(),
-                    signature: None,
-                });
-                groups.entry(failure).or_default().push(record.id);
-                total += 1;
-            }
-            match next {
-                Some(next) => offset = Some(next),
-                None => break,
-            }
+        for record in self.experiences.scroll_all(Some(&failed))? {
+            let episode: Episode = parse(record.id, record.payload)?;
+            let failure = episode.failure.unwrap_or(FailurePoint {
+                event_type: "unknown".into(),
+                agent_role: "unknown".into(),
+                signature: None,
+            });
+            groups.entry(failure).or_default().push(record.id);
+            total += 1;
         }
         let mut groups: Vec<FailureGroup> = groups
             .into_iter()
@@ -318,20 +306,12 @@ impl Episodes {
     /// Running episodes, oldest first: in progress, or left behind by a process that died.
     pub fn running_episodes(&self) -> Result<Vec<(PointId, Episode)>> {
         let running = Filter::all([Condition::keyword("status", EpisodeStatus::Running.name())]);
-        let mut found = Vec::new();
-        let mut offset = None;
-        loop {
-            let (page, next) = self
-                .experiences
-                .scroll(Some(&running), PAGE, offset, false)?;
-            for record in page {
-                found.push((record.id, parse::<Episode>(record.id, record.payload)?));
-            }
-            match next {
-                Some(next) => offset = Some(next),
-                None => break,
-            }
-        }
+        let mut found = self
+            .experiences
+            .scroll_all(Some(&running))?
+            .into_iter()
+            .map(|record| Ok((record.id, parse::<Episode>(record.id, record.payload)?)))
+            .collect::<Result<Vec<_>>>()?;
         found.sort_by_key(|(_, e)| e.started_at);
         Ok(found)
     }
@@ -385,19 +365,12 @@ impl Episodes {
     }
 
     fn events_of(&self, id: PointId) -> Result<Vec<Event>> {
-        let filter = of_episode(id);
-        let mut events = Vec::new();
-        let mut offset = None;
-        loop {
-            let (page, next) = self.events.scroll(Some(&filter), PAGE, offset, false)?;
-            for record in page {
-                events.push(parse::<Event>(record.id, record.payload)?);
-            }
-            match next {
-                Some(next) => offset = Some(next),
-                None => break,
-            }
-        }
+        let mut events = self
+            .events
+            .scroll_all(Some(&of_episode(id)))?
+            .into_iter()
+            .map(|record| parse::<Event>(record.id, record.payload))
+            .collect::<Result<Vec<_>>>()?;
         events.sort_by_key(|e| e.seq);
         Ok(events)
     }
@@ -514,12 +487,7 @@ fn text(field: &str, value: &str) -> Result<()> {
 }
 
 fn label(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() || value.len() > 64 || value.chars().any(char::is_control) {
-        return Err(EpisodeError::InvalidInput(format!(
-            "{field} {value:?} must be 1 to 64 bytes without control characters"
-        )));
-    }
-    Ok(())
+    crate::memory::input::check_label(field, value).map_err(EpisodeError::InvalidInput)
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {

@@ -246,14 +246,18 @@ fn text(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// A short label: source, pattern type, tag.
-fn label(field: &str, value: &str) -> Result<()> {
+/// A short label: source, pattern type, tag, event type, agent role, metric name.
+pub(crate) fn check_label(field: &str, value: &str) -> std::result::Result<(), String> {
     if value.trim().is_empty() || value.len() > 64 || value.chars().any(char::is_control) {
-        return Err(MemoryError::InvalidInput(format!(
+        return Err(format!(
             "{field} {value:?} must be 1 to 64 bytes without control characters"
-        )));
+        ));
     }
     Ok(())
+}
+
+fn label(field: &str, value: &str) -> Result<()> {
+    check_label(field, value).map_err(MemoryError::InvalidInput)
 }
 
 fn tags(tags: &[String]) -> Result<()> {

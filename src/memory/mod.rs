@@ -6,7 +6,7 @@
 //! callers.
 
 mod error;
-mod input;
+pub(crate) mod input;
 mod kind;
 mod language;
 mod normalize;

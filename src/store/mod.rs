@@ -192,6 +192,22 @@ impl Collection {
         }
     }
 
+    /// Every point passing `filter` (all points without one), read page by page, without
+    /// vectors.
+    pub fn scroll_all(&self, filter: Option<&Filter>) -> Result<Vec<Record>> {
+        const PAGE: usize = 1000;
+        let mut records = Vec::new();
+        let mut offset = None;
+        loop {
+            let (page, next) = self.scroll(filter, PAGE, offset, false)?;
+            records.extend(page);
+            match next {
+                Some(next) => offset = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
+
     /// How many points pass `filter`.
     pub fn count(&self, filter: Option<&Filter>) -> Result<usize> {
         match self {

@@ -113,3 +113,21 @@ pub fn make_hf_cache(cache: &Path) -> PathBuf {
     .expect("write ref");
     snapshot
 }
+
+/// The `engram` binary run in `home` with a clean environment: its data there, the
+/// installed model, and no network source or server configured.
+pub fn engram_at(home: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_engram"));
+    command
+        .current_dir(home)
+        .env_remove("ENGRAM_CONFIG")
+        .env_remove("ENGRAM_QDRANT_URL")
+        .env_remove("ENGRAM_NAMESPACE")
+        .env("ENGRAM_HOME", home)
+        .env("ENGRAM_DATA_DIR", home.join("data"))
+        .env("ENGRAM_MODEL_DIR", installed_model_dir())
+        .env("HF_HOME", home.join("hf"))
+        .env("HF_ENDPOINT", refused_endpoint())
+        .env("ENGRAM_PYTHON", "");
+    command
+}

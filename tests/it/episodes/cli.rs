@@ -5,20 +5,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{installed_model_dir, refused_endpoint};
+use crate::common::engram_at;
 
 fn engram(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_engram"));
-    command
-        .current_dir(home)
-        .env_remove("ENGRAM_CONFIG")
-        .env_remove("ENGRAM_QDRANT_URL")
-        .env("ENGRAM_HOME", home)
-        .env("ENGRAM_DATA_DIR", home.join("data"))
-        .env("ENGRAM_MODEL_DIR", installed_model_dir())
-        .env("HF_ENDPOINT", refused_endpoint())
-        .env("ENGRAM_PYTHON", "");
-    command
+    engram_at(home)
 }
 
 fn ok(output: Output) -> String {

@@ -137,18 +137,10 @@ fn point(id: u128, vector: Vec<f32>, text: &str, payload: serde_json::Value) -> 
 }
 
 fn ids_of_scroll(collection: &Collection, filter: Option<&Filter>) -> BTreeSet<PointId> {
-    let mut ids = BTreeSet::new();
-    let mut offset = None;
-    loop {
-        let (page, next) = collection
-            .scroll(filter, 500, offset, false)
-            .expect("scroll");
-        ids.extend(page.iter().map(|r| r.id));
-        match next {
-            Some(next) => offset = Some(next),
-            None => return ids,
-        }
-    }
+    let records = collection.scroll_all(filter).expect("scroll");
+    let ids: BTreeSet<PointId> = records.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), records.len(), "every point once");
+    ids
 }
 
 /// Stores `points`, optimises, and returns the mean recall@10 of the store's dense search
