@@ -6,6 +6,9 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError, StoreConfig};
 use crate::embed::{EmbedError, Embedder, EmbedderOptions, SentenceEmbedder};
 use crate::episodes::{Episode, EpisodeError, EpisodeLog, Episodes, FailureReport};
+use crate::extract::learn::{self, LearnError};
+use crate::extract::{Candidate, ConsensusResult, Learned, TaskContext};
+use crate::knowledge::{self, KnowledgeError, KnowledgeInput, SeedOptions, SeedReport};
 use crate::memory::{
     CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryError, MemoryStats, Metrics,
     PatternInput, RecallOptions, Recalled, Solution, SolutionInput, Stored,
@@ -251,5 +254,51 @@ impl Engram {
     /// `stats()`: entries per collection, language and source; disk use.
     pub async fn stats(&self) -> Result<MemoryStats, MemoryError> {
         self.blocking(Memory::stats).await
+    }
+
+    /// `extract_from_consensus(consensus_result, winner, task_context)`: stores the winner's
+    /// patterns (see [`learn::extract_from_consensus`]).
+    pub async fn extract_from_consensus(
+        &self,
+        consensus: ConsensusResult,
+        winner: Candidate,
+        task: TaskContext,
+    ) -> Result<Learned, LearnError> {
+        let memory = Arc::clone(&self.memory);
+        tokio::task::spawn_blocking(move || {
+            learn::extract_from_consensus(&memory, &consensus, &winner, &task)
+        })
+        .await
+        .map_err(|e| LearnError::Memory(MemoryError::Task(e.to_string())))?
+    }
+
+    /// `add_custom_knowledge(title, content, knowledge_type, metadata)` (see
+    /// [`knowledge::add_custom_knowledge`]).
+    pub async fn add_custom_knowledge(&self, input: KnowledgeInput) -> Result<Stored, MemoryError> {
+        self.blocking(move |m| knowledge::add_custom_knowledge(m, input))
+            .await
+    }
+
+    /// Seeds the knowledge base from `dir` (see [`knowledge::seed`]).
+    pub async fn seed(
+        &self,
+        dir: std::path::PathBuf,
+        options: SeedOptions,
+    ) -> Result<SeedReport, KnowledgeError> {
+        let memory = Arc::clone(&self.memory);
+        tokio::task::spawn_blocking(move || knowledge::seed(&memory, &dir, options, &mut |_, _| {}))
+            .await
+            .map_err(|e| KnowledgeError::Memory(MemoryError::Task(e.to_string())))?
+    }
+
+    /// `suggest_patterns(task_description, language)`: the five most relevant patterns.
+    pub async fn suggest_patterns(
+        &self,
+        task_description: &str,
+        language: Option<Language>,
+    ) -> Result<Vec<Recalled<CodePattern>>, MemoryError> {
+        let task = task_description.to_owned();
+        self.blocking(move |m| learn::suggest_patterns(m, &task, language))
+            .await
     }
 }

@@ -32,6 +32,8 @@ pub mod config;
 pub mod embed;
 mod engram;
 pub mod episodes;
+pub mod extract;
+pub mod knowledge;
 pub mod memory;
 pub mod paths;
 pub mod store;

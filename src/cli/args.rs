@@ -85,6 +85,15 @@ pub enum Command {
     },
     /// Recall patterns, solutions or error resolutions by meaning.
     Recall(RecallArgs),
+    /// Load the knowledge base (design patterns, best practices, common errors) from seed
+    /// files into memory; run again after editing them (unchanged files are skipped).
+    Seed(SeedArgs),
+    /// Extract functions, types, error handling and async code from source files with
+    /// tree-sitter (Python, Rust, JavaScript, TypeScript, TSX, Go).
+    Extract(ExtractArgs),
+    /// Learn from a consensus winner: extract its patterns and store them in memory with the
+    /// task as context (a structure already known is reinforced, not duplicated).
+    Learn(LearnArgs),
     /// Record what happens while a task runs, and learn from past episodes.
     Episodes {
         #[command(subcommand)]
@@ -105,6 +114,71 @@ pub enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+}
+
+/// `engram seed …`
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The seed folder (default: ./seeds if present, else the seeds engram was built with).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Validate and show what would change; store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Delete the entries whose seed file is gone (otherwise they are only reported).
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `engram extract …`
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Source files; each one's language comes from its extension unless --language says.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Parse every file as this language (python, rust, javascript, typescript, tsx, go).
+    #[arg(long)]
+    pub language: Option<String>,
+
+    /// Print every field as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `engram learn …`
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// The winning candidate's source file; `-` reads stdin (then --language is needed).
+    #[arg(long, value_name = "FILE")]
+    pub winner: PathBuf,
+
+    /// The task the round solved: stored as the patterns' context.
+    #[arg(long, value_name = "TEXT")]
+    pub task: String,
+
+    /// The winner's language, if its extension does not tell.
+    #[arg(long)]
+    pub language: Option<String>,
+
+    /// The round's success metrics as a JSON object of numbers, e.g.
+    /// '{"success_rate": 0.9, "votes": 4}'.
+    #[arg(long, value_name = "JSON")]
+    pub metrics: Option<String>,
+
+    /// Labels added to every pattern, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
+    pub tags: Vec<String>,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `engram model …`
@@ -249,6 +323,27 @@ pub enum RememberCommand {
         #[command(flatten)]
         entry: EntryArgs,
     },
+    /// Knowledge of your own, stored like the knowledge base's seeds: a design pattern, a
+    /// best practice or a common error; the content comes from FILE, or stdin.
+    Knowledge {
+        /// Pattern name, practice, or (errors) the message as printed.
+        #[arg(long)]
+        title: String,
+        /// Which kind.
+        #[arg(long = "type", value_enum)]
+        kind: KnowledgeKind,
+        /// Its language (default: text).
+        #[arg(long)]
+        language: Option<String>,
+        /// More fields as a JSON object, e.g. '{"framework": "fastapi"}' (becomes the tag
+        /// framework:fastapi).
+        #[arg(long, value_name = "JSON")]
+        metadata: Option<String>,
+        /// File holding the content; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        entry: EntryArgs,
+    },
     /// How an error was resolved.
     Error {
         /// The error message, as printed.
@@ -268,6 +363,17 @@ pub enum RememberCommand {
         #[command(flatten)]
         entry: EntryArgs,
     },
+}
+
+/// The kinds of knowledge `engram remember knowledge` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KnowledgeKind {
+    /// A design pattern: the content is its code.
+    Pattern,
+    /// A best practice: the content explains it.
+    Practice,
+    /// A common error: the title is the message as printed, the content its resolution.
+    Error,
 }
 
 /// What `engram recall` searches.

@@ -5,10 +5,13 @@ mod args;
 mod bench;
 mod embed;
 mod episodes;
+mod extract;
+mod learn;
 mod model;
 mod output;
 mod recall;
 mod remember;
+mod seed;
 mod stats;
 
 use std::process::ExitCode;
@@ -135,6 +138,32 @@ impl From<engram::episodes::EpisodeError> for Failure {
     }
 }
 
+impl From<engram::extract::ExtractError> for Failure {
+    fn from(error: engram::extract::ExtractError) -> Self {
+        Self::classified(error.is_caller_fault(), error)
+    }
+}
+
+impl From<engram::extract::learn::LearnError> for Failure {
+    fn from(error: engram::extract::learn::LearnError) -> Self {
+        use engram::extract::learn::LearnError;
+        match error {
+            LearnError::Extract(error) => error.into(),
+            LearnError::Memory(error) => error.into(),
+        }
+    }
+}
+
+impl From<engram::knowledge::KnowledgeError> for Failure {
+    fn from(error: engram::knowledge::KnowledgeError) -> Self {
+        use engram::knowledge::KnowledgeError;
+        match error {
+            KnowledgeError::Memory(error) => error.into(),
+            other => Self::classified(other.is_caller_fault(), other),
+        }
+    }
+}
+
 impl From<engram::OpenError> for Failure {
     fn from(error: engram::OpenError) -> Self {
         use engram::OpenError;
@@ -177,6 +206,9 @@ pub fn run() -> ExitCode {
         },
         Command::Remember { what } => remember::run(&cli, what, &mut out),
         Command::Recall(args) => recall::run(&cli, args, &mut out),
+        Command::Seed(args) => seed::run(&cli, args, &mut out),
+        Command::Extract(args) => extract::run(args, &mut out),
+        Command::Learn(args) => learn::run(&cli, args, &mut out),
         Command::Episodes { command } => episodes::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),

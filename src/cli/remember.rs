@@ -4,9 +4,10 @@ use std::io::Read;
 use std::path::Path;
 
 use engram::Engram;
+use engram::knowledge::{Category, KnowledgeInput, add_custom_knowledge};
 use engram::memory::{ErrorInput, Language, Metrics, PatternInput, SolutionInput, Stored};
 
-use super::args::{Cli, EntryArgs, RememberCommand};
+use super::args::{Cli, EntryArgs, KnowledgeKind, RememberCommand};
 use super::output::Output;
 use super::{CliResult, Failure};
 
@@ -53,6 +54,47 @@ pub fn run(cli: &Cli, what: &RememberCommand, out: &mut Output) -> CliResult {
                 ..SolutionInput::new(problem, read_content(file.as_deref(), "solution")?)
             };
             ("solution", memory.store_solution(input)?)
+        }
+        RememberCommand::Knowledge {
+            title,
+            kind,
+            language,
+            metadata,
+            file,
+            entry,
+        } => {
+            let mut fields = match metadata.as_deref() {
+                None => serde_json::Map::new(),
+                Some(json) => serde_json::from_str(json).map_err(|error| {
+                    Failure::usage(format!(
+                        "--metadata must be a JSON object, e.g. '{{\"framework\": \"fastapi\"}}': {error}"
+                    ))
+                })?,
+            };
+            if let Some(language) = language {
+                fields.insert("language".into(), language.clone().into());
+            }
+            let mut all_tags = tags(entry);
+            if let Some(serde_json::Value::Array(given)) = fields.remove("tags") {
+                all_tags.extend(given.iter().filter_map(|t| t.as_str().map(str::to_owned)));
+            }
+            fields.insert("tags".into(), all_tags.into());
+            fields.insert("source".into(), entry.source.clone().into());
+            if !entry.context.is_empty() {
+                fields.insert("context".into(), entry.context.clone().into());
+            }
+            let category = match kind {
+                KnowledgeKind::Pattern => Category::DesignPattern,
+                KnowledgeKind::Practice => Category::BestPractice,
+                KnowledgeKind::Error => Category::CommonError,
+            };
+            let input = KnowledgeInput {
+                title: title.clone(),
+                content: read_content(file.as_deref(), "content")?,
+                category,
+                metadata: fields,
+            };
+            (category.name(), add_custom_knowledge(memory, input)?)
         }
         RememberCommand::Error {
             message,
@@ -105,7 +147,7 @@ pub(crate) fn language_of(name: &str) -> Result<Language, Failure> {
         .map_err(|error| Failure::usage(error.to_string()))
 }
 
-fn parse_metrics(json: Option<&str>) -> Result<Metrics, Failure> {
+pub(crate) fn parse_metrics(json: Option<&str>) -> Result<Metrics, Failure> {
     let Some(json) = json else {
         return Ok(Metrics::new());
     };
@@ -117,7 +159,7 @@ fn parse_metrics(json: Option<&str>) -> Result<Metrics, Failure> {
 }
 
 /// The content of `file`, or of stdin for `-` or no file; must be UTF-8.
-fn read_content(file: Option<&Path>, what: &str) -> Result<String, Failure> {
+pub(crate) fn read_content(file: Option<&Path>, what: &str) -> Result<String, Failure> {
     let (bytes, origin) = match file {
         Some(path) if path != Path::new("-") => (
             fs_err::read(path).map_err(|e| Failure::usage(e.to_string()))?,

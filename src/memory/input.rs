@@ -40,6 +40,10 @@ pub struct PatternInput {
     pub source: String,
     /// Measurements of this use; `success_rate` (default 1.0) is its outcome.
     pub metrics: Metrics,
+    /// The structural fingerprint (see [`crate::extract`]). When given, the entry's id
+    /// derives from it instead of from the code, so the same structure written with other
+    /// names is one entry. Default: none.
+    pub fingerprint: Option<String>,
 }
 
 impl PatternInput {
@@ -54,11 +58,15 @@ impl PatternInput {
             tags: Vec::new(),
             source: "api".to_owned(),
             metrics: Metrics::new(),
+            fingerprint: None,
         }
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
         title("name", &self.name)?;
+        if let Some(fingerprint) = &self.fingerprint {
+            label("fingerprint", fingerprint)?;
+        }
         content("code", &self.code, MAX_CONTENT_BYTES)?;
         text("context", &self.context)?;
         label("pattern_type", &self.pattern_type)?;

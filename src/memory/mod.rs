@@ -186,14 +186,23 @@ impl Memory {
         &self.collections[index]
     }
 
-    /// Stores a code pattern; the same code in the same language again updates it.
+    /// Stores a code pattern; the same code in the same language again updates it, and so
+    /// does, when a fingerprint is given, the same structure of the same pattern type.
     pub fn store_pattern(&self, input: PatternInput) -> Result<Stored> {
         input.validate()?;
-        let id = PointId::from_content(&[
-            b"code_pattern",
-            input.language.name().as_bytes(),
-            input.code.trim().as_bytes(),
-        ]);
+        let id = match &input.fingerprint {
+            Some(fingerprint) => PointId::from_content(&[
+                b"code_pattern/structure",
+                input.language.name().as_bytes(),
+                input.pattern_type.as_bytes(),
+                fingerprint.as_bytes(),
+            ]),
+            None => PointId::from_content(&[
+                b"code_pattern",
+                input.language.name().as_bytes(),
+                input.code.trim().as_bytes(),
+            ]),
+        };
         let text = join(&[&input.name, &input.context, &input.code]);
         let outcome = input::outcome(&input.metrics);
         self.upsert_tracked(
@@ -214,6 +223,7 @@ impl Memory {
                     tags,
                     source: input.source,
                     metrics: input.metrics,
+                    fingerprint: input.fingerprint,
                 }
             },
         )
@@ -370,6 +380,32 @@ impl Memory {
         n: usize,
     ) -> Result<Vec<Recalled<ErrorResolution>>> {
         self.recall_errors(error_message, &RecallOptions::top(n))
+    }
+
+    /// Stores entries under ids the caller chose, embedding their texts in one batch: the
+    /// knowledge base keys seed entries by file, so an edited file replaces its entry.
+    pub(crate) fn put(
+        &self,
+        kind: MemoryKind,
+        entries: Vec<(PointId, String, Payload)>,
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<&str> = entries.iter().map(|(_, text, _)| text.as_str()).collect();
+        let vectors = self.embedder.embed_batch(&texts)?;
+        let points = entries
+            .into_iter()
+            .zip(vectors)
+            .map(|((id, text, payload), vector)| Point {
+                id,
+                vector,
+                text,
+                payload,
+            })
+            .collect();
+        self.collection(kind).upsert(points)?;
+        Ok(())
     }
 
     /// Entries per collection, language and source, and disk use.
@@ -538,8 +574,8 @@ fn parse<T: DeserializeOwned>(kind: MemoryKind, id: PointId, payload: Payload) -
     })
 }
 
-/// The non-empty parts, one per line.
-fn join(parts: &[&str]) -> String {
+/// The non-empty parts, one per line: how an entry's fields become its embedded text.
+pub(crate) fn join(parts: &[&str]) -> String {
     parts
         .iter()
         .map(|p| p.trim())

@@ -71,6 +71,9 @@ pub struct CodePattern {
     pub source: String,
     /// Measurements from the latest use.
     pub metrics: Metrics,
+    /// The structural fingerprint it was stored under, if it was extracted from code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// Uses and outcomes.
     #[serde(flatten)]
     pub track: Track,

@@ -131,3 +131,14 @@ pub fn engram_at(home: &Path) -> std::process::Command {
         .env("ENGRAM_PYTHON", "");
     command
 }
+
+/// The stdout of a command that must have succeeded; its exit code and stderr otherwise.
+pub fn success_stdout(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}

@@ -5,6 +5,8 @@
 mod cli;
 mod common;
 mod episodes;
+mod extract;
+mod knowledge;
 mod memory;
 mod parity;
 mod provision;

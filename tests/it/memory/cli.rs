@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::common::engram_at;
+use crate::common::{engram_at, success_stdout as ok};
 
 fn engram(home: &Path) -> Command {
     engram_at(home)
@@ -25,16 +25,6 @@ fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
     }
     drop(input);
     child.wait_with_output().expect("wait")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).expect("utf-8")
 }
 
 #[test]
