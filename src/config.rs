@@ -14,9 +14,19 @@
 //!
 //! [model]
 //! dir = "/opt/models/all-MiniLM-L6-v2"
+//!
+//! [server]                          # engram serve
+//! listen = "0.0.0.0:7437"           # default 127.0.0.1:7437
+//! api_keys = ["…"]                  # required unless listening on loopback
+//! body_limit_bytes = 2097152        # largest request body (default 2 MiB)
+//! request_timeout_secs = 30         # per request (default 30)
+//! max_in_flight = 64                # requests worked on at once; more get 503 (default 64)
+//! seeds_dir = "/opt/engram/seeds"   # what POST /v1/knowledge/seed loads
 //! ```
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -50,6 +60,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     qdrant: Option<FileQdrant>,
     model: Option<FileModel>,
+    server: Option<FileServer>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +77,50 @@ struct FileModel {
     dir: Option<PathBuf>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileServer {
+    listen: Option<String>,
+    api_keys: Option<Vec<String>>,
+    body_limit_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    max_in_flight: Option<usize>,
+    seeds_dir: Option<PathBuf>,
+}
+
+/// How `engram serve` listens and protects itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Bearer keys accepted; required unless `listen` is a loopback address.
+    pub api_keys: Vec<String>,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+    /// Requests worked on at once; more are refused with 503 and `Retry-After`.
+    pub max_in_flight: usize,
+    /// The folder `POST /v1/knowledge/seed` loads (default: the seeds engram was built with).
+    pub seeds_dir: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            api_keys: Vec::new(),
+            body_limit_bytes: 2 << 20,
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 64,
+            seeds_dir: None,
+        }
+    }
+}
+
+/// engram serve's default port.
+pub const DEFAULT_PORT: u16 = 7437;
+
 /// Values given on the command line or in the environment; `None` defers to the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
@@ -81,6 +136,10 @@ pub struct Overrides {
     pub namespace: Option<String>,
     /// Model folder.
     pub model_dir: Option<PathBuf>,
+    /// `engram serve`'s listen address.
+    pub listen: Option<String>,
+    /// `engram serve`'s API keys.
+    pub api_keys: Option<Vec<String>>,
 }
 
 impl Overrides {
@@ -95,6 +154,8 @@ impl Overrides {
             qdrant_api_key: text("ENGRAM_QDRANT_API_KEY"),
             namespace: text("ENGRAM_NAMESPACE"),
             model_dir: var("ENGRAM_MODEL_DIR").map(PathBuf::from),
+            listen: text("ENGRAM_LISTEN"),
+            api_keys: text("ENGRAM_API_KEYS").map(|keys| split_keys(&keys)),
         }
     }
 }
@@ -115,8 +176,18 @@ pub struct Config {
     pub store: StoreConfig,
     /// Where the model comes from.
     pub model: ModelSources,
+    /// `engram serve`'s settings.
+    pub server: ServerConfig,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+}
+
+/// API keys given as one comma-separated string.
+pub fn split_keys(keys: &str) -> Vec<String> {
+    keys.split(',')
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 impl Config {
@@ -155,12 +226,79 @@ impl Config {
         if let Some(dir) = overrides.model_dir.or(file.model.and_then(|m| m.dir)) {
             model.explicit_dir = Some(dir);
         }
+        let server = server_config(
+            file.server.unwrap_or_default(),
+            overrides.listen,
+            overrides.api_keys,
+        )
+        .map_err(|message| ConfigError::Invalid {
+            path: path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("(flags and environment)")),
+            message,
+        })?;
         Ok(Self {
             store,
             model,
+            server,
             file: path,
         })
     }
+}
+
+fn server_config(
+    file: FileServer,
+    listen: Option<String>,
+    api_keys: Option<Vec<String>>,
+) -> Result<ServerConfig, String> {
+    let defaults = ServerConfig::default();
+    let listen = match listen.or(file.listen) {
+        Some(text) => parse_listen(&text)?,
+        None => defaults.listen,
+    };
+    let positive = |name: &str, value: Option<usize>, default: usize| match value {
+        Some(0) => Err(format!("server.{name} must be at least 1")),
+        Some(value) => Ok(value),
+        None => Ok(default),
+    };
+    let timeout = match file.request_timeout_secs {
+        Some(0) => return Err("server.request_timeout_secs must be at least 1".into()),
+        Some(secs) => Duration::from_secs(secs),
+        None => defaults.request_timeout,
+    };
+    let api_keys = api_keys.or(file.api_keys).unwrap_or_default();
+    if let Some(short) = api_keys.iter().find(|k| k.len() < MIN_API_KEY_LEN) {
+        return Err(format!(
+            "an API key of {} characters is too short to be a secret; use at least {MIN_API_KEY_LEN}",
+            short.len()
+        ));
+    }
+    Ok(ServerConfig {
+        listen,
+        api_keys,
+        body_limit_bytes: positive(
+            "body_limit_bytes",
+            file.body_limit_bytes,
+            defaults.body_limit_bytes,
+        )?,
+        request_timeout: timeout,
+        max_in_flight: positive("max_in_flight", file.max_in_flight, defaults.max_in_flight)?,
+        seeds_dir: file.seeds_dir,
+    })
+}
+
+/// Shortest API key accepted.
+pub const MIN_API_KEY_LEN: usize = 16;
+
+/// `host:port`, `:port` or a bare port (loopback).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(port) = text.trim_start_matches(':').parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse::<SocketAddr>().map_err(|_| {
+        format!("listen address {text:?} is not host:port (e.g. 127.0.0.1:{DEFAULT_PORT} or 0.0.0.0:{DEFAULT_PORT})")
+    })
 }
 
 fn default_file() -> Option<PathBuf> {
@@ -227,6 +365,52 @@ mod tests {
             remote.namespace, "filens",
             "the file fills what the flags leave open"
         );
+    }
+
+    #[test]
+    fn server_settings_come_from_flags_then_the_file_and_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "[server]\nlisten = \"0.0.0.0:9000\"\napi_keys = [\"file-key-0123456789\"]\nmax_in_flight = 8\n",
+        );
+        let resolve = |overrides: Overrides| {
+            Config::resolve(Overrides {
+                config_file: Some(path.clone()),
+                ..overrides
+            })
+        };
+        let config = resolve(Overrides::default()).expect("config");
+        assert_eq!(config.server.listen, "0.0.0.0:9000".parse().expect("addr"));
+        assert_eq!(config.server.api_keys, ["file-key-0123456789"]);
+        assert_eq!(config.server.max_in_flight, 8);
+        assert_eq!(config.server.body_limit_bytes, 2 << 20);
+        let config = resolve(Overrides {
+            listen: Some(":8080".into()),
+            api_keys: Some(split_keys("flag-key-0123456789, other-key-0123456789")),
+            ..Overrides::default()
+        })
+        .expect("config");
+        assert_eq!(
+            config.server.listen,
+            "127.0.0.1:8080".parse().expect("addr")
+        );
+        assert_eq!(config.server.api_keys.len(), 2);
+        for (listen, keys, expected) in [
+            ("localhost", None, "not host:port"),
+            ("127.0.0.1:1", Some(vec!["short".to_owned()]), "too short"),
+        ] {
+            let error = resolve(Overrides {
+                listen: Some(listen.into()),
+                api_keys: keys,
+                ..Overrides::default()
+            })
+            .expect_err(expected);
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+        write(dir.path(), "[server]\nmax_in_flight = 0\n");
+        let error = resolve(Overrides::default()).expect_err("zero");
+        assert!(error.to_string().contains("at least 1"), "{error}");
     }
 
     #[test]

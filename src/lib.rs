@@ -36,6 +36,7 @@ pub mod extract;
 pub mod knowledge;
 pub mod memory;
 pub mod paths;
+pub mod server;
 pub mod store;
 
 pub use config::Config;

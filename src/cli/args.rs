@@ -66,6 +66,8 @@ impl Cli {
             qdrant_api_key: self.qdrant_api_key.clone(),
             namespace: self.namespace.clone(),
             model_dir: self.model_dir.clone(),
+            listen: None,
+            api_keys: None,
         }
     }
 
@@ -85,6 +87,8 @@ pub enum Command {
     },
     /// Recall patterns, solutions or error resolutions by meaning.
     Recall(RecallArgs),
+    /// Serve the recall API over HTTP (JSON under /v1; /healthz) until SIGINT or SIGTERM.
+    Serve(ServeArgs),
     /// Load the knowledge base (design patterns, best practices, common errors) from seed
     /// files into memory; run again after editing them (unchanged files are skipped).
     Seed(SeedArgs),
@@ -114,6 +118,26 @@ pub enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+}
+
+/// `engram serve …`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, host:port (default 127.0.0.1:7437; any other than loopback
+    /// needs API keys).
+    #[arg(long, env = "ENGRAM_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// A bearer key clients must send (repeat, or comma-separate in ENGRAM_API_KEYS); at
+    /// least 16 characters.
+    #[arg(
+        long = "api-key",
+        env = "ENGRAM_API_KEYS",
+        value_delimiter = ',',
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
 }
 
 /// `engram seed …`

@@ -12,6 +12,7 @@ mod output;
 mod recall;
 mod remember;
 mod seed;
+mod serve;
 mod stats;
 
 use std::process::ExitCode;
@@ -206,6 +207,7 @@ pub fn run() -> ExitCode {
         },
         Command::Remember { what } => remember::run(&cli, what, &mut out),
         Command::Recall(args) => recall::run(&cli, args, &mut out),
+        Command::Serve(args) => serve::run(&cli, args),
         Command::Seed(args) => seed::run(&cli, args, &mut out),
         Command::Extract(args) => extract::run(args, &mut out),
         Command::Learn(args) => learn::run(&cli, args, &mut out),

@@ -10,4 +10,5 @@ mod knowledge;
 mod memory;
 mod parity;
 mod provision;
+mod server;
 mod store;

@@ -1,0 +1,208 @@
+//! The API's errors: JSON `{"error": {"code", "message", "hint"}}` with a stable code; the
+//! caller's mistakes are 4xx, only engram's own faults are 5xx.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::episodes::EpisodeError;
+use crate::extract::ExtractError;
+use crate::extract::learn::LearnError;
+use crate::knowledge::KnowledgeError;
+use crate::memory::MemoryError;
+use crate::store::StoreError;
+
+/// An error response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable, machine-readable code (`invalid_json`, `unauthorized`, …).
+    pub code: &'static str,
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: &'static str,
+    /// Seconds to wait before retrying (overload).
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    hint: &'a str,
+}
+
+impl ApiError {
+    /// An error with its status, code, message and hint.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        hint: &'static str,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            hint,
+            retry_after: None,
+        }
+    }
+
+    /// The request's content is invalid (a field's value, a limit).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            message,
+            "fix the field the message names; /openapi.json documents every request",
+        )
+    }
+
+    /// Nothing is at this id.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            message,
+            "check the id; ids are returned by the call that created the entry",
+        )
+    }
+
+    /// engram's own failure.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            message,
+            "this is engram's fault; the server log has the details",
+        )
+    }
+
+    /// Too much work in flight.
+    pub fn overloaded() -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the server is working on as many requests as it is configured to",
+                "retry after the number of seconds in Retry-After",
+            )
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                hint: self.hint,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_caller_fault() {
+            Self::invalid(error.to_string())
+        } else {
+            tracing::error!("store: {error}");
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                error.to_string(),
+                "the store failed or is unreachable; retry, and check the server log",
+            )
+        }
+    }
+}
+
+impl From<MemoryError> for ApiError {
+    fn from(error: MemoryError) -> Self {
+        match error {
+            MemoryError::InvalidInput(message) => Self::invalid(message),
+            MemoryError::Store(error) => error.into(),
+            other => {
+                tracing::error!("memory: {other}");
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<EpisodeError> for ApiError {
+    fn from(error: EpisodeError) -> Self {
+        match error {
+            EpisodeError::Unknown(_) => Self::not_found(error.to_string()),
+            EpisodeError::Ended { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "episode_ended",
+                error.to_string(),
+                "start a new episode to record more",
+            ),
+            EpisodeError::InvalidInput(message) => Self::invalid(message),
+            EpisodeError::Store(error) => error.into(),
+            other => {
+                tracing::error!("episodes: {other}");
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<ExtractError> for ApiError {
+    fn from(error: ExtractError) -> Self {
+        match &error {
+            ExtractError::Unsupported(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported_language",
+                error.to_string(),
+                "name one of the supported languages",
+            ),
+            _ if error.is_caller_fault() => Self::invalid(error.to_string()),
+            _ => Self::internal(error.to_string()),
+        }
+    }
+}
+
+impl From<LearnError> for ApiError {
+    fn from(error: LearnError) -> Self {
+        match error {
+            LearnError::Extract(error) => error.into(),
+            LearnError::Memory(error) => error.into(),
+        }
+    }
+}
+
+impl From<KnowledgeError> for ApiError {
+    fn from(error: KnowledgeError) -> Self {
+        match error {
+            KnowledgeError::Memory(error) => error.into(),
+            KnowledgeError::Invalid(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_seeds",
+                error.to_string(),
+                "fix the seed files at the lines listed; nothing was stored",
+            ),
+            KnowledgeError::Folder { .. } => Self::internal(error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! `engram serve`: the recall API for consensus engines, JSON over HTTP under `/v1` (axum).
+//!
+//! Every request passes the guards first (bearer API keys, a bound on requests in flight,
+//! a timeout; a body limit); store and model work runs on tokio's blocking pool so one slow
+//! search cannot stall the others. Errors are JSON with a stable code (see [`error`]).
+//! Shutdown stops accepting, lets in-flight requests finish, then flushes the store.
+
+pub mod error;
+mod guard;
+mod json;
+mod metrics;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::Engram;
+use crate::config::ServerConfig;
+pub use error::ApiError;
+use guard::{Keys, Limits};
+use metrics::Metrics;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Listening beyond loopback without API keys would expose memory to the network.
+    #[error(
+        "refusing to listen on {0} without API keys: set ENGRAM_API_KEYS, --api-key or \
+         server.api_keys, or listen on 127.0.0.1"
+    )]
+    KeysRequired(SocketAddr),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    engram: Engram,
+    seeds_dir: Option<PathBuf>,
+    metrics: Metrics,
+}
+
+/// A handler's result: JSON, or an API error.
+pub type Reply<T> = Result<axum::Json<T>, ApiError>;
+
+/// Runs `work` on the blocking pool with the engram handle.
+async fn blocking<T, F>(state: &AppState, work: F) -> Reply<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engram) -> Result<T, ApiError> + Send + 'static,
+{
+    let engram = state.engram.clone();
+    match tokio::task::spawn_blocking(move || work(&engram)).await {
+        Ok(result) => result.map(axum::Json),
+        Err(error) => Err(ApiError::internal(format!(
+            "the request's work failed: {error}"
+        ))),
+    }
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// The OpenAPI document of this API (committed as `openapi.json`, checked by a test).
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+async fn prometheus(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let engram = state.engram.clone();
+    let collections = tokio::task::spawn_blocking(move || engram.memory().store().stats())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??
+        .into_iter()
+        .map(|info| (info.name, info.points))
+        .collect::<Vec<_>>();
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&collections),
+    ))
+}
+
+async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_route",
+        format!("no route {}", uri.path()),
+        "the routes are listed in /openapi.json",
+    )
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+        "the routes and their methods are listed in /openapi.json",
+    )
+}
+
+/// Every route: (method, path template). The OpenAPI document lists exactly these (a test
+/// checks it, and that each is routed).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
+    ("POST", "/v1/patterns"),
+    ("POST", "/v1/patterns/recall"),
+    ("POST", "/v1/patterns/suggest"),
+    ("POST", "/v1/solutions"),
+    ("POST", "/v1/solutions/recall"),
+    ("POST", "/v1/errors"),
+    ("POST", "/v1/errors/recall"),
+    ("POST", "/v1/episodes"),
+    ("GET", "/v1/episodes"),
+    ("POST", "/v1/episodes/recall"),
+    ("GET", "/v1/episodes/failures"),
+    ("GET", "/v1/episodes/{id}"),
+    ("POST", "/v1/episodes/{id}/events"),
+    ("POST", "/v1/episodes/{id}/end"),
+    ("POST", "/v1/episodes/{id}/abandon"),
+    ("POST", "/v1/extract"),
+    ("POST", "/v1/learn"),
+    ("POST", "/v1/knowledge"),
+    ("POST", "/v1/knowledge/seed"),
+    ("GET", "/v1/stats"),
+];
+
+/// The application: every route behind its guards.
+pub fn router(engram: Engram, config: &ServerConfig) -> Router {
+    use routes::{episodes, extract, knowledge, memory};
+    let metrics = Metrics::default();
+    let state = AppState {
+        engram,
+        seeds_dir: config.seeds_dir.clone().or_else(|| {
+            let built_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");
+            built_in.is_dir().then_some(built_in)
+        }),
+        metrics: metrics.clone(),
+    };
+    let v1 = Router::new()
+        .route("/v1/patterns", post(memory::store_pattern))
+        .route("/v1/patterns/recall", post(memory::recall_patterns))
+        .route("/v1/patterns/suggest", post(extract::suggest))
+        .route("/v1/solutions", post(memory::store_solution))
+        .route("/v1/solutions/recall", post(memory::recall_solutions))
+        .route("/v1/errors", post(memory::store_error))
+        .route("/v1/errors/recall", post(memory::recall_errors))
+        .route("/v1/episodes", post(episodes::start).get(episodes::running))
+        .route("/v1/episodes/recall", post(episodes::recall))
+        .route("/v1/episodes/failures", get(episodes::failures))
+        .route("/v1/episodes/{id}", get(episodes::get))
+        .route("/v1/episodes/{id}/events", post(episodes::record))
+        .route("/v1/episodes/{id}/end", post(episodes::end))
+        .route("/v1/episodes/{id}/abandon", post(episodes::abandon))
+        .route("/v1/extract", post(extract::extract))
+        .route("/v1/learn", post(extract::learn))
+        .route("/v1/knowledge", post(knowledge::add))
+        .route("/v1/knowledge/seed", post(knowledge::seed))
+        .route("/v1/stats", get(memory::stats))
+        .route("/metrics", get(prometheus))
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(Keys::new(&config.api_keys)),
+            guard::authorize,
+        ));
+    let limits = Limits {
+        in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+        timeout: config.request_timeout,
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .merge(v1)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(limits, guard::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::record,
+        ))
+}
+
+/// A bound server, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    engram: Engram,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// Checks the configuration and binds the listen address.
+    pub async fn bind(engram: Engram, config: ServerConfig) -> Result<Self, ServeError> {
+        if !config.listen.ip().is_loopback() && config.api_keys.is_empty() {
+            return Err(ServeError::KeysRequired(config.listen));
+        }
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        Ok(Self {
+            listener,
+            engram,
+            config,
+        })
+    }
+
+    /// The address it listens on (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, lets in-flight requests finish, then flushes the
+    /// store.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let app = router(self.engram.clone(), &self.config);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let engram = self.engram;
+        let flushed = tokio::task::spawn_blocking(move || engram.memory().store().flush()).await;
+        match flushed {
+            Ok(Ok(())) => tracing::info!("store flushed; bye"),
+            Ok(Err(error)) => tracing::error!("flushing the store at shutdown failed: {error}"),
+            Err(error) => tracing::error!("flushing the store at shutdown failed: {error}"),
+        }
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM: finishing in-flight requests"),
+    }
+}

@@ -1,0 +1,15 @@
+//! The `/v1` routes, one file per capability.
+
+pub mod episodes;
+pub mod extract;
+pub mod knowledge;
+pub mod memory;
+
+use super::error::ApiError;
+use crate::memory::Language;
+
+/// A language named in a request (`python`, `py`, …), or a 422 listing the known ones.
+pub fn language(name: &str) -> Result<Language, ApiError> {
+    name.parse::<Language>()
+        .map_err(|e| ApiError::invalid(e.to_string()))
+}

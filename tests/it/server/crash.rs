@@ -1,0 +1,113 @@
+//! SIGKILL during a stream of acknowledged writes: after a restart every write the server
+//! answered 200 is there.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use engram::memory::MemoryKind;
+use engram::store::PointId;
+use serde_json::json;
+
+use crate::common::engram_at;
+
+/// Starts `engram serve` on a free loopback port; returns the child and its base URL.
+fn serve(home: &std::path::Path) -> (Child, String) {
+    let mut child = engram_at(home)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ENGRAM_LOG", "engram=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn engram serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, url) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent && let Some(at) = line.find("http://127.0.0.1:") {
+                let rest = &line[at..];
+                let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+                let _ = found.send(rest[..end].to_owned());
+                sent = true;
+            }
+        }
+    });
+    let base = url
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the server announces its address");
+    (child, base)
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = serve(home.path());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let (acked_tx, acked_rx) = mpsc::channel::<PointId>();
+    let writer = {
+        let base = base.clone();
+        std::thread::spawn(move || {
+            for n in 0.. {
+                let body = json!({
+                    "message": format!("E{n}: worker {n} failed to reach the queue"),
+                    "resolution": format!("restart worker {n}"),
+                });
+                let Ok(mut response) = agent
+                    .post(format!("{base}/v1/errors"))
+                    .content_type("application/json")
+                    .send(body.to_string())
+                else {
+                    return; // the server is gone
+                };
+                if response.status() != 200 {
+                    return;
+                }
+                let text = response.body_mut().read_to_string().unwrap_or_default();
+                let Ok(stored) = serde_json::from_str::<serde_json::Value>(&text) else {
+                    return;
+                };
+                let id: PointId = stored["id"].as_str().expect("id").parse().expect("uuid");
+                if acked_tx.send(id).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let mut acked = Vec::new();
+    while acked.len() < 40 {
+        acked.push(
+            acked_rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("writes are acknowledged"),
+        );
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    writer.join().expect("writer");
+    acked.extend(acked_rx.try_iter());
+
+    // Restart on the same data directory and look for every acknowledged write.
+    let store = engram::store::Store::open_edge(&home.path().join("data")).expect("reopen");
+    let memory = engram::memory::Memory::new(
+        store,
+        std::sync::Arc::clone(crate::common::shared_embedder()) as _,
+    )
+    .expect("memory");
+    let found = memory
+        .collection(MemoryKind::Error)
+        .get(&acked, false)
+        .expect("get");
+    assert_eq!(
+        found.len(),
+        acked.len(),
+        "{} of {} acknowledged writes were lost",
+        acked.len() - found.len(),
+        acked.len()
+    );
+}
