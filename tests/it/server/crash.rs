@@ -1,5 +1,6 @@
-//! SIGKILL during a stream of acknowledged writes: after a restart every write the server
-//! answered 200 is there.
+//! The server process: SIGKILL during a stream of acknowledged writes loses none of them
+//! (checked after a restart), and SIGTERM lets an in-flight request finish, flushes the
+//! store and exits cleanly.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -12,8 +13,9 @@ use serde_json::json;
 
 use crate::common::engram_at;
 
-/// Starts `engram serve` on a free loopback port; returns the child and its base URL.
-fn serve(home: &std::path::Path) -> (Child, String) {
+/// Starts `engram serve` on a free loopback port; returns the child, its base URL and the
+/// rest of its log as it comes.
+fn serve(home: &std::path::Path) -> (Child, String, mpsc::Receiver<String>) {
     let mut child = engram_at(home)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("ENGRAM_LOG", "engram=info")
@@ -23,6 +25,7 @@ fn serve(home: &std::path::Path) -> (Child, String) {
         .expect("spawn engram serve");
     let stderr = child.stderr.take().expect("stderr");
     let (found, url) = mpsc::channel();
+    let (log_tx, log) = mpsc::channel();
     std::thread::spawn(move || {
         let mut sent = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -32,18 +35,58 @@ fn serve(home: &std::path::Path) -> (Child, String) {
                 let _ = found.send(rest[..end].to_owned());
                 sent = true;
             }
+            let _ = log_tx.send(line);
         }
     });
     let base = url
         .recv_timeout(Duration::from_secs(120))
         .expect("the server announces its address");
-    (child, base)
+    (child, base, log)
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_flushes_and_exits() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (mut child, base, log) = serve(home.path());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into();
+    // Seeding the whole knowledge base takes seconds: it is still running at SIGTERM.
+    let slow = std::thread::spawn(move || {
+        let mut response = agent
+            .post(format!("{base}/v1/knowledge/seed"))
+            .content_type("application/json")
+            .send("{}")
+            .expect("the in-flight request is answered");
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (status, body)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let (status, body) = slow.join().expect("request thread");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"common_error\""), "{body}");
+    let exit = child.wait().expect("exits");
+    assert!(exit.success(), "{exit:?}");
+    let lines: Vec<String> = log.iter().collect();
+    assert!(
+        lines.iter().any(|l| l.contains("SIGTERM"))
+            && lines.iter().any(|l| l.contains("store flushed")),
+        "{lines:?}"
+    );
 }
 
 #[test]
 fn acknowledged_writes_survive_sigkill() {
     let home = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = serve(home.path());
+    let (mut child, base, _log) = serve(home.path());
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))

@@ -1,6 +1,7 @@
 //! `engram serve` over real HTTP on a loopback port: every route, a table of malformed
-//! requests, API keys. The server runs in process on its own runtime thread, over a fresh
-//! embedded store in a temp dir and the real model.
+//! requests, API keys, overload and timeouts, the OpenAPI document, and the server process
+//! under SIGKILL and SIGTERM. Most tests run the server in process on its own runtime
+//! thread, over a fresh embedded store in a temp dir and the real model.
 
 mod auth;
 mod bad_input;
