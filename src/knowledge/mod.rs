@@ -151,6 +151,8 @@ pub fn seed(
         removed: Vec::new(),
     };
     let mut to_store = Vec::new();
+    // Entries whose file changed category: (id, the collection they leave).
+    let mut moved = Vec::new();
     for entry in &entries {
         let id = entry_id(&entry.path);
         let counts = report.categories.entry(entry.category).or_default();
@@ -161,6 +163,9 @@ pub fn seed(
             }
             Some(old) => {
                 counts.updated += 1;
+                if old.kind != entry.category.memory_kind() {
+                    moved.push((id, old.kind));
+                }
                 to_store.push((id, entry, old.created_at));
             }
             None => {
@@ -214,6 +219,12 @@ pub fn seed(
             done += batch.len();
             progress(done, total);
         }
+    }
+    for (id, kind) in moved {
+        memory
+            .collection(kind)
+            .delete(&[id])
+            .map_err(MemoryError::from)?;
     }
     if delete {
         for kind in MemoryKind::ALL {

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::episodes::EpisodeError;
-use crate::extract::ExtractError;
 use crate::extract::learn::LearnError;
+use crate::extract::{ExtractError, UnsupportedLanguage};
 use crate::knowledge::KnowledgeError;
 use crate::memory::MemoryError;
 use crate::store::StoreError;
@@ -180,6 +180,12 @@ impl From<ExtractError> for ApiError {
             _ if error.is_caller_fault() => Self::invalid(error.to_string()),
             _ => Self::internal(error.to_string()),
         }
+    }
+}
+
+impl From<UnsupportedLanguage> for ApiError {
+    fn from(error: UnsupportedLanguage) -> Self {
+        ExtractError::from(error).into()
     }
 }
 

@@ -64,12 +64,6 @@ fn source_language(
     }
 }
 
-impl From<crate::extract::UnsupportedLanguage> for ApiError {
-    fn from(error: crate::extract::UnsupportedLanguage) -> Self {
-        crate::extract::ExtractError::from(error).into()
-    }
-}
-
 pub async fn extract(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ExtractRequest>,

@@ -123,6 +123,35 @@ fn editing_one_file_changes_exactly_one_entry_and_removed_files_are_pruned_on_re
         .expect("recall");
     assert!(found[0].record.context.contains("including retries"));
 
+    // A file that changes category moves its entry from one collection to the other.
+    let moving = seeds.join("errors/python-key-error.md");
+    let text = std::fs::read_to_string(&moving).expect("read");
+    let text: String = text
+        .lines()
+        .filter(|line| !line.starts_with("error ="))
+        .map(|line| {
+            if line.starts_with("category =") {
+                "category = \"best_practice\"\n".to_owned()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&moving, text).expect("write");
+    let before_move: Vec<usize> = MemoryKind::ALL
+        .iter()
+        .map(|k| memory.collection(*k).count(None).expect("count"))
+        .collect();
+    let report = seed_with(&memory, &seeds, SeedOptions::default());
+    assert_eq!(report.categories[&Category::BestPractice].updated, 1);
+    assert!(report.removed.is_empty());
+    let after_move: Vec<usize> = MemoryKind::ALL
+        .iter()
+        .map(|k| memory.collection(*k).count(None).expect("count"))
+        .collect();
+    assert_eq!(after_move[1], before_move[1] + 1, "one more best practice");
+    assert_eq!(after_move[2], before_move[2] - 1, "one common error fewer");
+
     // Remove a file: reported, kept, then deleted with prune.
     std::fs::remove_file(seeds.join("patterns/singleton.md")).expect("remove");
     let report = seed_with(&memory, &seeds, SeedOptions::default());
