@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::super::error::ApiError;
 use super::super::json::ApiJson;
 use super::super::{AppState, Reply, blocking};
-use super::language;
+use super::optional_language;
 use crate::extract::learn::{self, Learned};
 use crate::extract::{Candidate, ConsensusResult, Extraction, SourceLanguage, TaskContext};
 use crate::memory::{CodePattern, MAX_CONTENT_BYTES, Metrics, Recalled};
@@ -120,7 +120,7 @@ pub async fn suggest(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<SuggestRequest>,
 ) -> Reply<Vec<Recalled<CodePattern>>> {
-    let language = request.language.as_deref().map(language).transpose()?;
+    let language = optional_language(request.language.as_deref())?;
     blocking(&state, move |e| {
         Ok(learn::suggest_patterns(
             e.memory(),

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use super::super::error::ApiError;
 use super::super::json::ApiJson;
 use super::super::{AppState, Reply, blocking};
-use super::language;
+use super::{language, optional_language};
 use crate::memory::{
-    CodePattern, ErrorInput, ErrorResolution, Memory, MemoryStats, Metrics, PatternInput,
+    CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryStats, Metrics, PatternInput,
     RecallOptions, Recalled, Solution, SolutionInput, Stored,
 };
 
@@ -96,7 +96,7 @@ impl RecallRequest {
     fn options(&self) -> Result<RecallOptions, ApiError> {
         Ok(RecallOptions {
             limit: self.limit,
-            language: self.language.as_deref().map(language).transpose()?,
+            language: optional_language(self.language.as_deref())?,
             tags: self.tags.clone(),
             source: self.source.clone(),
             min_success_rate: self.min_success_rate,
@@ -147,16 +147,15 @@ pub async fn store_solution(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<SolutionRequest>,
 ) -> Reply<Stored> {
-    let mut input = SolutionInput {
+    let language = optional_language(request.language.as_deref())?;
+    let input = SolutionInput {
+        language: language.unwrap_or(Language::Text),
         context: request.context,
         tags: request.tags,
         source: request.source.unwrap_or_else(|| API_SOURCE.to_owned()),
         metrics: request.metrics,
         ..SolutionInput::new(request.problem, request.solution)
     };
-    if let Some(name) = &request.language {
-        input.language = language(name)?;
-    }
     blocking(&state, move |e| Ok(e.memory().store_solution(input)?)).await
 }
 
@@ -171,15 +170,14 @@ pub async fn store_error(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ErrorRequest>,
 ) -> Reply<Stored> {
-    let mut input = ErrorInput {
+    let language = optional_language(request.language.as_deref())?;
+    let input = ErrorInput {
+        language: language.unwrap_or(Language::Text),
         context: request.context,
         tags: request.tags,
         source: request.source.unwrap_or_else(|| API_SOURCE.to_owned()),
         ..ErrorInput::new(request.message, request.resolution, request.success)
     };
-    if let Some(name) = &request.language {
-        input.language = language(name)?;
-    }
     blocking(&state, move |e| Ok(e.memory().store_error(input)?)).await
 }
 

@@ -13,3 +13,8 @@ pub fn language(name: &str) -> Result<Language, ApiError> {
     name.parse::<Language>()
         .map_err(|e| ApiError::invalid(e.to_string()))
 }
+
+/// An optional language field: absent stays absent, a name must be known.
+pub fn optional_language(name: Option<&str>) -> Result<Option<Language>, ApiError> {
+    name.map(language).transpose()
+}
