@@ -1,16 +1,16 @@
-//! Pattern extractor throughput, in MB/s per language: tree-sitter's parse alone, and the
-//! whole extraction (parse, queries, names, docs, complexity, fingerprints) side by side in
-//! one run. Under `cargo test` it runs a small smoke version.
+//! Pattern extractor throughput (criterion, in MB/s per language): tree-sitter's parse
+//! alone, and the whole extraction (parse, queries, names, docs, complexity, fingerprints)
+//! side by side in one run. Under `cargo test` it runs a small smoke version.
 //!
 //! Corpora: Python is the CoSQA corpus (6,267 real functions, from `../shared/data`), Rust
 //! is engram's own `src/`; JavaScript, TypeScript, TSX and Go are the golden files of
 //! `tests/fixtures/extract` repeated. Each corpus is repeated to at least `TARGET` bytes.
 
-#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
-
+use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use criterion::{BenchmarkId, Criterion, Throughput};
 use engram::extract::{SourceLanguage, extract};
 
 /// Bytes per corpus in a full run.
@@ -18,42 +18,33 @@ const TARGET: usize = 4 << 20;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let (target, rounds) = if full { (TARGET, 5) } else { (128 << 10, 1) };
+    let target = if full { TARGET } else { 128 << 10 };
+    let mut criterion = Criterion::default()
+        .configure_from_args()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    println!(
-        "{:<11} {:>8} {:>9} {:>12} {:>14} {:>9} {:>10}",
-        "language", "MB", "patterns", "parse MB/s", "extract MB/s", "ratio", "errors"
-    );
     for (language, corpus) in corpora(root) {
         let text = repeat_to(&corpus, target);
-        let mut parse_best = Duration::MAX;
-        let mut extract_best = Duration::MAX;
-        let mut patterns = 0;
-        let mut errors = 0;
-        for _ in 0..rounds {
-            let started = Instant::now();
-            parse_only(language, &text);
-            parse_best = parse_best.min(started.elapsed());
-            let started = Instant::now();
-            let extraction = extract(&text, language).expect("extracts");
-            extract_best = extract_best.min(started.elapsed());
-            patterns = extraction.patterns.len();
-            errors = extraction.error_count;
-        }
-        let mb = text.len() as f64 / 1e6;
-        let parse = mb / parse_best.as_secs_f64();
-        let whole = mb / extract_best.as_secs_f64();
-        println!(
-            "{:<11} {:>8.2} {:>9} {:>12.2} {:>14.2} {:>8.2}× {:>10}",
+        let extraction = extract(&text, language).expect("extracts");
+        eprintln!(
+            "{}: {:.2} MB, {} patterns, {} parse errors",
             language.name(),
-            mb,
-            patterns,
-            parse,
-            whole,
-            parse / whole,
-            errors
+            text.len() as f64 / 1e6,
+            extraction.patterns.len(),
+            extraction.error_count
         );
+        let mut group = criterion.benchmark_group(format!("extract_{}", language.name()));
+        group.throughput(Throughput::BytesDecimal(text.len() as u64));
+        group.bench_with_input(BenchmarkId::new("parse", ""), &text, |b, text| {
+            b.iter(|| parse_only(language, text));
+        });
+        group.bench_with_input(BenchmarkId::new("extract", ""), &text, |b, text| {
+            b.iter(|| black_box(extract(text, language).expect("extracts")));
+        });
+        group.finish();
     }
+    criterion.final_summary();
 }
 
 fn parse_only(language: SourceLanguage, text: &str) {

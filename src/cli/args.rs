@@ -111,7 +111,7 @@ pub enum Command {
     },
     /// Embed texts and show their vectors and pairwise cosine similarities.
     Embed(EmbedArgs),
-    /// Measure retrieval quality on a real data set (see BENCHMARKS.md).
+    /// Measure retrieval quality, latency and memory on a real data set (see BENCHMARKS.md).
     Bench(BenchArgs),
     /// Install or inspect the embedding model.
     Model {
@@ -276,7 +276,8 @@ pub struct BenchArgs {
     /// The data set.
     pub set: BenchSet,
 
-    /// Folder holding cosqa/ and locomo/ (default: ../shared/data, or ENGRAM_BENCH_DATA).
+    /// Folder holding cosqa/, locomo/ and errors/ (default: ../shared/data, or
+    /// ENGRAM_BENCH_DATA).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
@@ -287,6 +288,10 @@ pub struct BenchArgs {
     /// Write the report as JSON to this file.
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
+
+    /// Draw the modes side by side (quality and latency) as an SVG chart to this file.
+    #[arg(long, value_name = "OUT.svg")]
+    pub plot: Option<PathBuf>,
 
     /// Write each question's top 100 dense and BM25 candidates (JSON lines) to this file.
     #[arg(long, value_name = "OUT")]

@@ -299,3 +299,57 @@ fn stats_counts_entries_and_still_answers_while_another_process_holds_the_store(
         "{text}"
     );
 }
+
+#[test]
+fn bench_prints_the_table_and_writes_json_and_chart() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    crate::bench::cosqa_slice(data.path(), 10, 60);
+    let json = home.path().join("report.json");
+    let chart = home.path().join("report.svg");
+    let output = engram_with_model(home.path())
+        .args(["bench", "cosqa", "--mode", "all", "--data"])
+        .arg(data.path())
+        .arg("--json")
+        .arg(&json)
+        .arg("--plot")
+        .arg(&chart)
+        .output()
+        .expect("run engram");
+    assert!(
+        output.status.success(),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("cosqa · 60 documents · 10 questions"),
+        "{table}"
+    );
+    for row in ["dense ", "bm25 ", "hybrid ", "search p50/p95/p99 ms"] {
+        assert!(table.contains(row), "{row} in\n{table}");
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json written")).expect("JSON");
+    assert_eq!(report["modes"].as_array().map(Vec::len), Some(3));
+    assert_eq!(report["documents"], 60);
+    let svg = std::fs::read_to_string(&chart).expect("chart written");
+    assert!(svg.starts_with("<svg") && svg.contains("hybrid"));
+
+    // A folder without the data set: a clear error, nothing written.
+    let missing = home.path().join("missing.json");
+    let output = engram_with_model(home.path())
+        .args(["bench", "cosqa", "--data"])
+        .arg(home.path().join("nowhere"))
+        .arg("--json")
+        .arg(&missing)
+        .output()
+        .expect("run engram");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nowhere") && stderr.contains("--data"),
+        "{stderr}"
+    );
+    assert!(!missing.exists());
+}
