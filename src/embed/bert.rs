@@ -1,13 +1,22 @@
-//! The BERT encoder that sentence-transformers models are built on, written on candle's
-//! tensors: embeddings, then self-attention and feed-forward blocks with post-layer-norm.
+//! The BERT encoder that sentence-transformers models are built on: embeddings, then
+//! self-attention and feed-forward blocks with post-layer-norm, on engram's own kernels.
 //!
-//! It differs from a textbook port in two ways that matter for speed and none for results:
-//! the query, key and value projections are one fused matrix, and every linear layer runs as
-//! one 2-D matrix product over all tokens of the batch instead of one product per sequence.
+//! Three choices make it fast without changing results: the sequences of a batch are packed
+//! end to end (no padding: every linear layer is one product over the batch's real tokens,
+//! and attention runs per sequence), the query, key and value projections are one fused
+//! product, and the products run on the kernel the CPU does best (`kernels`), with the
+//! residual stream, layer norms, softmax and GELU in f32. Buffers are kept between calls.
 
-use candle_core::{Device, Module, Tensor};
-use candle_nn::{Embedding, LayerNorm, VarBuilder};
+use std::cell::RefCell;
+use std::sync::Mutex;
+
+use candle_nn::VarBuilder;
+use rayon::prelude::*;
 use serde::Deserialize;
+
+use super::kernels::{self, F32_COLS, F32_ROWS, Linear, Scratch, SendPtr, math};
+use super::precision::Kernel;
+use super::sentence::Pooling;
 
 /// The fields of a Hugging Face `config.json` that a BERT encoder needs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -48,11 +57,11 @@ enum Activation {
 }
 
 impl Activation {
-    fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
+    fn apply(self, values: &mut [f32]) {
         match self {
-            Self::GeluErf => x.gelu_erf(),
-            Self::GeluTanh => x.gelu(),
-            Self::Relu => x.relu(),
+            Self::GeluErf => math::gelu_erf(values),
+            Self::GeluTanh => math::gelu_tanh(values),
+            Self::Relu => math::relu(values),
         }
     }
 }
@@ -66,6 +75,12 @@ impl BertConfig {
             return Err(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads
+            ));
+        }
+        let head_dim = self.hidden_size / self.num_attention_heads;
+        if !head_dim.is_multiple_of(F32_COLS) {
+            return Err(format!(
+                "attention heads {head_dim} wide are not supported (a multiple of {F32_COLS})"
             ));
         }
         if self.position_embedding_type != "absolute" {
@@ -87,223 +102,408 @@ impl BertConfig {
     }
 }
 
-/// A linear layer applied to the last dimension of a tensor of any rank as one 2-D product.
+/// A layer norm's parameters.
 #[derive(Debug)]
-struct Dense {
-    /// `(in, out)`, contiguous, so the product is a plain row-major GEMM.
-    weight_t: Tensor,
-    bias: Tensor,
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    eps: f32,
 }
 
-impl Dense {
-    fn load(vb: &VarBuilder, in_dim: usize, out_dim: usize) -> candle_core::Result<Self> {
-        let weight = vb.get((out_dim, in_dim), "weight")?;
-        let bias = vb.get(out_dim, "bias")?;
+impl Norm {
+    fn load(vb: &VarBuilder, size: usize, eps: f64) -> candle_core::Result<Self> {
         Ok(Self {
-            weight_t: weight.t()?.contiguous()?,
-            bias,
+            gamma: vector(vb, size, "weight")?,
+            beta: vector(vb, size, "bias")?,
+            eps: eps as f32,
         })
     }
 
-    /// Stacks several layers with the same input into one whose output is their outputs side
-    /// by side.
-    fn fused(parts: &[Self]) -> candle_core::Result<Self> {
-        let weights: Vec<&Tensor> = parts.iter().map(|p| &p.weight_t).collect();
-        let biases: Vec<&Tensor> = parts.iter().map(|p| &p.bias).collect();
-        Ok(Self {
-            weight_t: Tensor::cat(&weights, 1)?.contiguous()?,
-            bias: Tensor::cat(&biases, 0)?,
-        })
+    /// Normalises every `width`-long row of `rows`.
+    fn apply(&self, rows: &mut [f32]) {
+        let width = self.gamma.len();
+        rows.par_chunks_mut(width)
+            .with_min_len(16)
+            .for_each(|row| math::layer_norm(row, &self.gamma, &self.beta, self.eps));
     }
+}
 
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mut dims = x.dims().to_vec();
-        let in_dim = dims.pop().unwrap_or(0);
-        let rows = dims.iter().product::<usize>();
-        let out = x
-            .reshape((rows, in_dim))?
-            .matmul(&self.weight_t)?
-            .broadcast_add(&self.bias)?;
-        dims.push(self.bias.dim(0)?);
-        out.reshape(dims)
-    }
+fn vector(vb: &VarBuilder, size: usize, name: &str) -> candle_core::Result<Vec<f32>> {
+    vb.get(size, name)?.to_vec1::<f32>()
+}
+
+fn matrix(vb: &VarBuilder, rows: usize, cols: usize, name: &str) -> candle_core::Result<Vec<f32>> {
+    vb.get((rows, cols), name)?.flatten_all()?.to_vec1::<f32>()
+}
+
+/// A linear layer's weight (`out × in`) and bias as stored.
+fn dense(
+    vb: &VarBuilder,
+    in_dim: usize,
+    out_dim: usize,
+) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+    Ok((
+        matrix(vb, out_dim, in_dim, "weight")?,
+        vector(vb, out_dim, "bias")?,
+    ))
 }
 
 #[derive(Debug)]
 struct Layer {
-    qkv: Dense,
-    attention_out: Dense,
-    attention_norm: LayerNorm,
-    intermediate: Dense,
-    output: Dense,
-    output_norm: LayerNorm,
+    qkv: Linear,
+    attention_out: Linear,
+    attention_norm: Norm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: Norm,
 }
 
-/// A BERT encoder with its weights loaded.
+/// The buffers of one forward pass, kept for the next.
+#[derive(Debug, Default)]
+struct Workspace {
+    hidden: Vec<f32>,
+    qkv: Vec<f32>,
+    context: Vec<f32>,
+    projected: Vec<f32>,
+    inner: Vec<f32>,
+    scratch: Scratch,
+}
+
+thread_local! {
+    /// Per-thread attention buffers (rayon's workers live as long as the pool).
+    static ATTENTION: RefCell<AttentionBuffers> = RefCell::new(AttentionBuffers::default());
+}
+
+/// A BERT encoder with its weights loaded and packed for one kernel.
 #[derive(Debug)]
 pub struct Bert {
-    word_embeddings: Embedding,
-    position_embeddings: Tensor,
-    token_type_embedding: Tensor,
-    embeddings_norm: LayerNorm,
-    layers: Vec<Layer>,
+    kernel: Kernel,
+    hidden: usize,
     heads: usize,
     head_dim: usize,
+    max_positions: usize,
+    vocab: usize,
+    word_embeddings: Vec<f32>,
+    position_embeddings: Vec<f32>,
+    token_type_embedding: Vec<f32>,
+    embeddings_norm: Norm,
+    layers: Vec<Layer>,
     activation: Activation,
-}
-
-fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<LayerNorm> {
-    candle_nn::layer_norm(size, eps, vb)
+    /// Spare workspaces: a call takes one (or makes one) and gives it back.
+    workspaces: Mutex<Vec<Workspace>>,
 }
 
 impl Bert {
     /// Loads the weights named as in Hugging Face's `BertModel` (with or without a `bert.`
-    /// prefix) from `vb`.
-    pub fn load(vb: VarBuilder, config: &BertConfig) -> candle_core::Result<Self> {
+    /// prefix) from `vb` and packs them for `kernel`.
+    pub fn load(vb: VarBuilder, config: &BertConfig, kernel: Kernel) -> candle_core::Result<Self> {
         let vb = if vb.contains_tensor("embeddings.word_embeddings.weight") {
             vb
         } else {
             vb.pp("bert")
         };
         let hidden = config.hidden_size;
+        let inner = config.intermediate_size;
         let eps = config.layer_norm_eps;
         let emb = vb.pp("embeddings");
-        let word_embeddings =
-            candle_nn::embedding(config.vocab_size, hidden, emb.pp("word_embeddings"))?;
-        let position_embeddings = emb.get(
-            (config.max_position_embeddings, hidden),
+        let word_embeddings = matrix(&emb, config.vocab_size, hidden, "word_embeddings.weight")?;
+        let position_embeddings = matrix(
+            &emb,
+            config.max_position_embeddings,
+            hidden,
             "position_embeddings.weight",
         )?;
-        let token_type_embedding = emb
-            .get(
-                (config.type_vocab_size, hidden),
-                "token_type_embeddings.weight",
-            )?
-            .get(0)?;
-        let embeddings_norm = layer_norm(emb.pp("LayerNorm"), hidden, eps)?;
+        let token_type_embedding = matrix(
+            &emb,
+            config.type_vocab_size,
+            hidden,
+            "token_type_embeddings.weight",
+        )?[..hidden]
+            .to_vec();
+        let embeddings_norm = Norm::load(&emb.pp("LayerNorm"), hidden, eps)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let vb = vb.pp(format!("encoder.layer.{i}"));
             let attention = vb.pp("attention");
             let this = attention.pp("self");
-            let qkv = Dense::fused(&[
-                Dense::load(&this.pp("query"), hidden, hidden)?,
-                Dense::load(&this.pp("key"), hidden, hidden)?,
-                Dense::load(&this.pp("value"), hidden, hidden)?,
-            ])?;
+            // Query, key and value stacked: one product gives all three side by side.
+            let mut weight = Vec::with_capacity(3 * hidden * hidden);
+            let mut bias = Vec::with_capacity(3 * hidden);
+            for part in ["query", "key", "value"] {
+                let (w, b) = dense(&this.pp(part), hidden, hidden)?;
+                weight.extend(w);
+                bias.extend(b);
+            }
+            let linear = |(w, b): (Vec<f32>, Vec<f32>), n: usize, k: usize| {
+                Linear::new(kernel, &w, &b, n, k)
+            };
             layers.push(Layer {
-                qkv,
-                attention_out: Dense::load(&attention.pp("output.dense"), hidden, hidden)?,
-                attention_norm: layer_norm(attention.pp("output.LayerNorm"), hidden, eps)?,
-                intermediate: Dense::load(
-                    &vb.pp("intermediate.dense"),
+                qkv: Linear::new(kernel, &weight, &bias, 3 * hidden, hidden),
+                attention_out: linear(
+                    dense(&attention.pp("output.dense"), hidden, hidden)?,
                     hidden,
-                    config.intermediate_size,
-                )?,
-                output: Dense::load(&vb.pp("output.dense"), config.intermediate_size, hidden)?,
-                output_norm: layer_norm(vb.pp("output.LayerNorm"), hidden, eps)?,
+                    hidden,
+                ),
+                attention_norm: Norm::load(&attention.pp("output.LayerNorm"), hidden, eps)?,
+                intermediate: linear(
+                    dense(&vb.pp("intermediate.dense"), hidden, inner)?,
+                    inner,
+                    hidden,
+                ),
+                output: linear(dense(&vb.pp("output.dense"), inner, hidden)?, hidden, inner),
+                output_norm: Norm::load(&vb.pp("output.LayerNorm"), hidden, eps)?,
             });
         }
         let activation = config.activation().map_err(candle_core::Error::Msg)?;
         Ok(Self {
+            kernel,
+            hidden,
+            heads: config.num_attention_heads,
+            head_dim: hidden / config.num_attention_heads,
+            max_positions: config.max_position_embeddings,
+            vocab: config.vocab_size,
             word_embeddings,
             position_embeddings,
             token_type_embedding,
             embeddings_norm,
             layers,
-            heads: config.num_attention_heads,
-            head_dim: hidden / config.num_attention_heads,
             activation,
+            workspaces: Mutex::new(Vec::new()),
         })
     }
 
-    /// Hidden states `(batch, len, hidden)` of `ids` `(batch, len)`, where `mask_bias`
-    /// `(batch, len)` is 0 for real tokens and a large negative number for padding. Every
-    /// token has token type 0.
-    pub fn forward(&self, ids: &Tensor, mask_bias: &Tensor) -> candle_core::Result<Tensor> {
-        let (batch, len) = ids.dims2()?;
-        let positions = self.position_embeddings.narrow(0, 0, len)?;
-        let mut x = self
-            .word_embeddings
-            .forward(ids)?
-            .broadcast_add(&positions)?
-            .broadcast_add(&self.token_type_embedding)?;
-        x = self.embeddings_norm.forward(&x)?;
-        let bias = mask_bias.reshape((batch, 1, 1, len))?;
-        for layer in &self.layers {
-            x = self.layer_forward(layer, &x, &bias)?;
+    /// The kernel the products run on.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// One pooled vector per sequence of token ids (every token of type 0). Sequences must
+    /// be non-empty, no longer than the position table, with ids inside the vocabulary.
+    pub fn encode(&self, sequences: &[&[u32]], pooling: Pooling) -> Vec<Vec<f32>> {
+        let mut offsets = Vec::with_capacity(sequences.len() + 1);
+        offsets.push(0);
+        for sequence in sequences {
+            assert!(
+                !sequence.is_empty() && sequence.len() <= self.max_positions,
+                "sequence length {} outside 1..={}",
+                sequence.len(),
+                self.max_positions
+            );
+            offsets.push(offsets.last().copied().unwrap_or(0) + sequence.len());
         }
-        Ok(x)
+        let tokens = offsets.last().copied().unwrap_or(0);
+        let mut work = self
+            .workspaces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
+            .unwrap_or_default();
+        self.forward(sequences, &offsets, tokens, &mut work);
+        let h = self.hidden;
+        let pooled = (0..sequences.len())
+            .map(|s| {
+                let rows = &work.hidden[offsets[s] * h..offsets[s + 1] * h];
+                match pooling {
+                    Pooling::Cls => rows[..h].to_vec(),
+                    Pooling::Mean => {
+                        let mut mean = vec![0f32; h];
+                        for row in rows.chunks_exact(h) {
+                            for (m, x) in mean.iter_mut().zip(row) {
+                                *m += x;
+                            }
+                        }
+                        let count = (rows.len() / h) as f32;
+                        mean.iter_mut().for_each(|m| *m /= count);
+                        mean
+                    }
+                }
+            })
+            .collect();
+        self.workspaces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(work);
+        pooled
     }
 
-    fn layer_forward(
+    fn forward(
         &self,
-        layer: &Layer,
-        x: &Tensor,
-        bias: &Tensor,
-    ) -> candle_core::Result<Tensor> {
-        let (batch, len, hidden) = x.dims3()?;
-        let qkv = layer
-            .qkv
-            .forward(x)?
-            .reshape((batch, len, 3, self.heads, self.head_dim))?
-            .permute((2, 0, 3, 1, 4))?;
-        let q = qkv.get(0)?.contiguous()?;
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let scores = q.matmul(&k.t()?)?.affine(scale, 0.0)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .reshape((batch, len, hidden))?;
-        let attended = layer
-            .attention_norm
-            .forward(&(layer.attention_out.forward(&context)? + x)?)?;
-        let inner = self
-            .activation
-            .apply(&layer.intermediate.forward(&attended)?)?;
-        layer
-            .output_norm
-            .forward(&(layer.output.forward(&inner)? + attended)?)
+        sequences: &[&[u32]],
+        offsets: &[usize],
+        tokens: usize,
+        work: &mut Workspace,
+    ) {
+        let h = self.hidden;
+        // Every element of these is written before it is read: no need to zero them.
+        let resize = |buffer: &mut Vec<f32>, len: usize| buffer.resize(len, 0.0);
+        resize(&mut work.hidden, tokens * h);
+        for (s, sequence) in sequences.iter().enumerate() {
+            for (position, &id) in sequence.iter().enumerate() {
+                let id = (id as usize).min(self.vocab - 1);
+                let row = &mut work.hidden[(offsets[s] + position) * h..][..h];
+                let word = &self.word_embeddings[id * h..][..h];
+                let place = &self.position_embeddings[position * h..][..h];
+                for (((x, w), p), t) in row
+                    .iter_mut()
+                    .zip(word)
+                    .zip(place)
+                    .zip(&self.token_type_embedding)
+                {
+                    *x = w + p + t;
+                }
+            }
+        }
+        self.embeddings_norm.apply(&mut work.hidden);
+        for layer in &self.layers {
+            resize(&mut work.qkv, tokens * 3 * h);
+            layer
+                .qkv
+                .forward(&work.hidden, tokens, &mut work.qkv, &mut work.scratch);
+            resize(&mut work.context, tokens * h);
+            self.attention(&work.qkv, offsets, &mut work.context);
+            resize(&mut work.projected, tokens * h);
+            layer.attention_out.forward(
+                &work.context,
+                tokens,
+                &mut work.projected,
+                &mut work.scratch,
+            );
+            add_into(&mut work.hidden, &work.projected);
+            layer.attention_norm.apply(&mut work.hidden);
+
+            let inner = layer.intermediate.outputs();
+            resize(&mut work.inner, tokens * inner);
+            layer
+                .intermediate
+                .forward(&work.hidden, tokens, &mut work.inner, &mut work.scratch);
+            let activation = self.activation;
+            work.inner
+                .par_chunks_mut(inner * 4)
+                .for_each(|chunk| activation.apply(chunk));
+            layer
+                .output
+                .forward(&work.inner, tokens, &mut work.projected, &mut work.scratch);
+            add_into(&mut work.hidden, &work.projected);
+            layer.output_norm.apply(&mut work.hidden);
+        }
+    }
+
+    /// Scaled dot-product attention of every head of every sequence, in f32: `qkv` holds
+    /// each token's queries, keys and values side by side; `context` receives each token's
+    /// heads side by side. Both products (`Q·Kᵀ` and `P·V`) run on register tiles: the
+    /// keys and values are packed into 16-wide panels once per head.
+    fn attention(&self, qkv: &[f32], offsets: &[usize], context: &mut [f32]) {
+        let (h, d) = (self.hidden, self.head_dim);
+        let scale = 1.0 / (d as f32).sqrt();
+        let out = SendPtr::new(context.as_mut_ptr());
+        let sequences = offsets.len() - 1;
+        (0..sequences * self.heads)
+            .into_par_iter()
+            .for_each(|task| {
+                let (s, head) = (task / self.heads, task % self.heads);
+                let (start, len) = (offsets[s], offsets[s + 1] - offsets[s]);
+                let rows = len.div_ceil(F32_ROWS) * F32_ROWS;
+                let width = len.div_ceil(F32_COLS) * F32_COLS;
+                let token =
+                    |j: usize, part: usize| &qkv[(start + j) * 3 * h + part * h + head * d..][..d];
+                ATTENTION.with_borrow_mut(|buffers| {
+                    let AttentionBuffers {
+                        queries,
+                        keys,
+                        values,
+                        scores,
+                    } = buffers;
+                    // Queries, scaled, one row per token (rows past the end stay zero).
+                    refill(queries, rows * d);
+                    for j in 0..len {
+                        for (q, x) in queries[j * d..][..d].iter_mut().zip(token(j, 0)) {
+                            *q = x * scale;
+                        }
+                    }
+                    // Keys as panels of 16 tokens: [panel][dimension][token].
+                    refill(keys, width * d);
+                    for j in 0..len {
+                        let (panel, lane) = (j / F32_COLS, j % F32_COLS);
+                        for (i, k) in token(j, 1).iter().enumerate() {
+                            keys[(panel * d + i) * F32_COLS + lane] = *k;
+                        }
+                    }
+                    // Values as panels of 16 dimensions: [panel][token][dimension].
+                    refill(values, len * d);
+                    for j in 0..len {
+                        for (i, v) in token(j, 2).iter().enumerate() {
+                            let (panel, lane) = (i / F32_COLS, i % F32_COLS);
+                            values[(panel * len + j) * F32_COLS + lane] = *v;
+                        }
+                    }
+                    // Scores, then probabilities, row by row.
+                    refill(scores, rows * width);
+                    let mut tile = [[0f32; F32_COLS]; F32_ROWS];
+                    for r0 in (0..rows).step_by(F32_ROWS) {
+                        for panel in 0..width / F32_COLS {
+                            kernels::f32_tile(
+                                &queries[r0 * d..],
+                                d,
+                                d,
+                                &keys[panel * d * F32_COLS..],
+                                &mut tile,
+                            );
+                            for (r, values) in tile.iter().enumerate() {
+                                scores[(r0 + r) * width + panel * F32_COLS..][..F32_COLS]
+                                    .copy_from_slice(values);
+                            }
+                        }
+                    }
+                    for row in scores.chunks_exact_mut(width).take(len) {
+                        math::softmax(&mut row[..len]);
+                    }
+                    for r0 in (0..rows).step_by(F32_ROWS) {
+                        for panel in 0..d / F32_COLS {
+                            kernels::f32_tile(
+                                &scores[r0 * width..],
+                                width,
+                                len,
+                                &values[panel * len * F32_COLS..],
+                                &mut tile,
+                            );
+                            for (r, values) in tile.iter().enumerate().take(len.saturating_sub(r0))
+                            {
+                                // SAFETY: task (s, head) alone writes columns head·d..(head+1)·d
+                                // of the rows of sequence s, which lie inside `context`.
+                                let dst = unsafe {
+                                    std::slice::from_raw_parts_mut(
+                                        out.get().add(
+                                            (start + r0 + r) * h + head * d + panel * F32_COLS,
+                                        ),
+                                        F32_COLS,
+                                    )
+                                };
+                                dst.copy_from_slice(values);
+                            }
+                        }
+                    }
+                });
+            });
     }
 }
 
-/// Builds the inputs of [`Bert::forward`] for token id sequences, padding each to the
-/// longest.
-pub fn batch_inputs(
-    sequences: &[&[u32]],
-    device: &Device,
-) -> candle_core::Result<(Tensor, Tensor, Vec<f32>)> {
-    let batch = sequences.len();
-    let len = sequences.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut ids = vec![0u32; batch * len];
-    let mut bias = vec![f32::MIN; batch * len];
-    let mut mask = vec![0f32; batch * len];
-    for (row, sequence) in sequences.iter().enumerate() {
-        let start = row * len;
-        ids[start..start + sequence.len()].copy_from_slice(sequence);
-        bias[start..start + sequence.len()].fill(0.0);
-        mask[start..start + sequence.len()].fill(1.0);
+/// Per-thread attention buffers, kept between calls.
+#[derive(Default)]
+struct AttentionBuffers {
+    queries: Vec<f32>,
+    keys: Vec<f32>,
+    values: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+/// Empties `buffer` and fills it with `len` zeros, keeping its allocation.
+fn refill(buffer: &mut Vec<f32>, len: usize) {
+    buffer.clear();
+    buffer.resize(len, 0.0);
+}
+
+fn add_into(target: &mut [f32], addend: &[f32]) {
+    for (t, a) in target.iter_mut().zip(addend) {
+        *t += a;
     }
-    Ok((
-        Tensor::from_vec(ids, (batch, len), device)?,
-        Tensor::from_vec(bias, (batch, len), device)?,
-        mask,
-    ))
-}
-
-/// Mean of the hidden states of real tokens, per sequence: `(batch, len, hidden)` and a
-/// `(batch, len)` 0/1 mask give `(batch, hidden)`.
-pub fn mean_pool(hidden: &Tensor, mask: &[f32]) -> candle_core::Result<Tensor> {
-    let (batch, len, _) = hidden.dims3()?;
-    let mask = Tensor::from_slice(mask, (batch, len, 1), hidden.device())?;
-    let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-    hidden.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&counts)
-}
-
-/// The hidden state of each sequence's first token (`[CLS]`): `(batch, hidden)`.
-pub fn cls_pool(hidden: &Tensor) -> candle_core::Result<Tensor> {
-    hidden.narrow(1, 0, 1)?.squeeze(1)
 }

@@ -1,17 +1,21 @@
 //! Embeddings: text in, vectors out, by a local model that matches sentence-transformers.
 //!
-//! [`Embedder`] is the small trait the rest of engram depends on; [`SentenceEmbedder`] is
-//! the candle implementation of sentence-transformers BERT models (all-MiniLM-L6-v2 by
-//! default), and [`Provisioner`] finds, verifies and installs the model files it runs.
+//! [`Embedder`] is the small trait the rest of engram depends on; [`SentenceEmbedder`] runs
+//! sentence-transformers BERT models (all-MiniLM-L6-v2 by default) on engram's own kernels
+//! (bf16 AVX-512 or f32, chosen at run time: [`Precision`]), and [`Provisioner`] finds,
+//! verifies and installs the model files it runs.
 
 mod bert;
 mod error;
+mod kernels;
+mod precision;
 mod provision;
 mod sentence;
 mod spec;
 
 pub use bert::BertConfig;
 pub use error::{EmbedError, Result, SourceAttempt};
+pub use precision::{Kernel, PRECISION_ENV, Precision};
 pub use provision::{
     Installation, ModelFiles, ModelSource, ModelSources, Provisioner, SourceStatus,
 };
@@ -43,6 +47,7 @@ pub struct EmbedderOptions {
     batch_size: usize,
     threads: Option<usize>,
     max_seq_length: Option<usize>,
+    precision: Precision,
 }
 
 impl Default for EmbedderOptions {
@@ -51,6 +56,7 @@ impl Default for EmbedderOptions {
             batch_size: 32,
             threads: None,
             max_seq_length: None,
+            precision: Precision::Auto,
         }
     }
 }
@@ -79,6 +85,13 @@ impl EmbedderOptions {
     /// position table.
     pub fn with_max_seq_length(mut self, max_seq_length: Option<usize>) -> Self {
         self.max_seq_length = max_seq_length;
+        self
+    }
+
+    /// The arithmetic of the encoder's products. Default: `Auto`, bf16 on CPUs with AVX-512
+    /// BF16 and f32 elsewhere, unless `ENGRAM_EMBED_PRECISION` says `f32` or `bf16`.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
         self
     }
 

@@ -1,4 +1,4 @@
-//! A sentence-transformers model run by candle: tokenizer, BERT encoder, pooling and
+//! A sentence-transformers model: tokenizer, BERT encoder on engram's kernels, pooling and
 //! normalisation, batched by length.
 
 use candle_core::{DType, Device};
@@ -8,8 +8,9 @@ use tokenizers::{
     PaddingParams, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
 };
 
-use super::bert::{self, Bert, BertConfig};
+use super::bert::{Bert, BertConfig};
 use super::error::{EmbedError, Result};
+use super::precision::Kernel;
 use super::provision::{ModelFiles, ModelSources, Provisioner};
 use super::spec::{ALL_MINILM_L6_V2, ModelSpec};
 use super::{Embedder, EmbedderOptions};
@@ -46,7 +47,7 @@ struct ModuleEntry {
     kind: String,
 }
 
-/// A sentence-transformers BERT model (all-MiniLM-L6-v2 by default) run by candle on the CPU.
+/// A sentence-transformers BERT model (all-MiniLM-L6-v2 by default) run on the CPU.
 ///
 /// Texts are tokenized, truncated to the model's `max_seq_length` (256 for MiniLM), sorted by
 /// length and run in batches padded to the batch's longest, so a batch of short queries does
@@ -61,7 +62,6 @@ pub struct SentenceEmbedder {
     max_seq_length: usize,
     batch_size: usize,
     threads: Option<rayon::ThreadPool>,
-    device: Device,
 }
 
 impl std::fmt::Debug for SentenceEmbedder {
@@ -73,6 +73,7 @@ impl std::fmt::Debug for SentenceEmbedder {
             .field("dimension", &self.dimension)
             .field("max_seq_length", &self.max_seq_length)
             .field("batch_size", &self.batch_size)
+            .field("kernel", &self.encoder.kernel())
             .finish_non_exhaustive()
     }
 }
@@ -157,9 +158,9 @@ impl SentenceEmbedder {
                 file: ModelSpec::WEIGHTS.to_owned(),
                 fix: "a model folder needs its model.safetensors".to_owned(),
             })?;
-        let device = Device::Cpu;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
-        let encoder = Bert::load(vb, &config)?;
+        let kernel = options.precision.resolve()?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)?;
+        let encoder = Bert::load(vb, &config, kernel)?;
 
         let threads = options
             .threads
@@ -181,13 +182,17 @@ impl SentenceEmbedder {
             max_seq_length,
             batch_size: options.batch_size,
             threads,
-            device,
         })
     }
 
     /// The model's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The matrix-product kernel in use (precision and instruction set), chosen at load.
+    pub fn kernel(&self) -> Kernel {
+        self.encoder.kernel()
     }
 
     /// Texts longer than this many tokens (special tokens included) are truncated.
@@ -209,13 +214,7 @@ impl SentenceEmbedder {
     }
 
     fn run_batch(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        let (ids, bias, mask) = bert::batch_inputs(sequences, &self.device)?;
-        let hidden = self.encoder.forward(&ids, &bias)?;
-        let pooled = match self.pooling {
-            Pooling::Mean => bert::mean_pool(&hidden, &mask)?,
-            Pooling::Cls => bert::cls_pool(&hidden)?,
-        };
-        let mut vectors = pooled.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+        let mut vectors = self.encoder.encode(sequences, self.pooling);
         if self.normalize {
             vectors.iter_mut().for_each(|v| l2_normalize(v));
         }

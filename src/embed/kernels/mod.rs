@@ -1,0 +1,373 @@
+//! The encoder's matrix products: weights packed once at load time into the panel layout of
+//! the chosen kernel, products split over threads by output panels and row blocks.
+//!
+//! `out = input · weightᵀ + bias`, with `input` `m × k` row-major f32 and `weight` in
+//! PyTorch's `n × k` layout. Every kernel accumulates in f32; the bf16 one rounds its inputs
+//! to bf16 (round to nearest even) before multiplying.
+
+mod bf16_avx512;
+mod f32_avx2;
+mod f32_generic;
+pub mod math;
+
+use rayon::prelude::*;
+
+use super::precision::Kernel;
+
+/// Rows of a bf16 register tile.
+const BF16_ROWS: usize = 6;
+/// Columns of a bf16 panel (four 16-lane registers).
+const BF16_COLS: usize = 64;
+/// Rows of an f32 register tile.
+pub const F32_ROWS: usize = 6;
+/// Columns of an f32 panel (two 8-lane registers, or sixteen scalars).
+pub const F32_COLS: usize = 16;
+/// Rows per parallel task: enough work to amortise a task, few enough to share out.
+const ROW_BLOCK: usize = 48;
+
+/// A linear layer's weights, packed for one kernel.
+#[derive(Debug)]
+pub struct Linear {
+    kernel: Kernel,
+    n: usize,
+    k: usize,
+    /// The bias padded with zeros to whole panels.
+    bias: Vec<f32>,
+    packed: Packed,
+}
+
+#[derive(Debug)]
+enum Packed {
+    /// Panels of 64 output columns; within a panel, for each pair of inputs, 64 columns ×
+    /// 2 bf16 (`[kk][col][pair]`): one 512-bit load per 16 columns feeds `vdpbf16ps`.
+    Bf16 { data: Vec<u16>, k_pairs: usize },
+    /// Panels of 16 output columns; within a panel, for each input, 16 f32 (`[k][col]`).
+    F32 { data: Vec<f32> },
+}
+
+/// Per-call scratch of a product (the bf16 copy of the input), reused between calls.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    bf16: Vec<u16>,
+}
+
+/// One f32 register tile with the best instructions this CPU has (AVX2 + FMA, or plain
+/// Rust): `out[r][c] = Σ_{i<k} a[r·lda + i] · b[i·16 + c]`. Attention's products use it on
+/// every path.
+pub fn f32_tile(a: &[f32], lda: usize, k: usize, b: &[f32], out: &mut [[f32; F32_COLS]; F32_ROWS]) {
+    f32_avx2::tile(a, lda, k, b, out);
+}
+
+/// Rounds to the nearest bf16, ties to even (NaN stays NaN). Branch-free, so loops of it
+/// vectorise.
+#[inline(always)]
+pub fn to_bf16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    let rounding = 0x7FFF + ((bits >> 16) & 1);
+    let rounded = (bits.wrapping_add(rounding) >> 16) as u16;
+    let quiet = ((bits >> 16) | 0x40) as u16;
+    if x.is_nan() { quiet } else { rounded }
+}
+
+#[inline(always)]
+fn rows_to_bf16_body(input: &[f32], k: usize, out: &mut [u16], stride: usize) {
+    for (src, dst) in input.chunks_exact(k).zip(out.chunks_exact_mut(stride)) {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = to_bf16(*s);
+        }
+    }
+}
+
+/// Converts the rows of `input` (`k` wide) to bf16 rows `stride` apart in `out`.
+fn rows_to_bf16(input: &[f32], k: usize, out: &mut [u16], stride: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn wide(input: &[f32], k: usize, out: &mut [u16], stride: usize) {
+            rows_to_bf16_body(input, k, out, stride);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the feature was just detected.
+            unsafe { wide(input, k, out, stride) };
+            return;
+        }
+    }
+    rows_to_bf16_body(input, k, out, stride);
+}
+
+/// The f32 value of a bf16.
+#[cfg(test)]
+pub fn from_bf16(x: u16) -> f32 {
+    f32::from_bits(u32::from(x) << 16)
+}
+
+impl Linear {
+    /// Packs `weight` (`n × k`, row-major, PyTorch's layout) and `bias` (`n`) for `kernel`.
+    pub fn new(kernel: Kernel, weight: &[f32], bias: &[f32], n: usize, k: usize) -> Self {
+        assert_eq!(weight.len(), n * k, "weight is n × k");
+        assert_eq!(bias.len(), n, "one bias per output");
+        let cols = match kernel {
+            Kernel::Bf16Avx512 => BF16_COLS,
+            Kernel::F32Avx2 | Kernel::F32Generic => F32_COLS,
+        };
+        let panels = n.div_ceil(cols);
+        let mut padded_bias = vec![0.0; panels * cols];
+        padded_bias[..n].copy_from_slice(bias);
+        let packed = match kernel {
+            Kernel::Bf16Avx512 => {
+                let k_pairs = k.div_ceil(2);
+                let mut data = vec![0u16; panels * k_pairs * BF16_COLS * 2];
+                for p in 0..panels {
+                    let panel = &mut data[p * k_pairs * BF16_COLS * 2..][..k_pairs * BF16_COLS * 2];
+                    for kk in 0..k_pairs {
+                        for c in 0..BF16_COLS {
+                            let col = p * BF16_COLS + c;
+                            for j in 0..2 {
+                                let input = 2 * kk + j;
+                                if col < n && input < k {
+                                    panel[(kk * BF16_COLS + c) * 2 + j] =
+                                        to_bf16(weight[col * k + input]);
+                                }
+                            }
+                        }
+                    }
+                }
+                Packed::Bf16 { data, k_pairs }
+            }
+            Kernel::F32Avx2 | Kernel::F32Generic => {
+                let mut data = vec![0f32; panels * k * F32_COLS];
+                for p in 0..panels {
+                    let panel = &mut data[p * k * F32_COLS..][..k * F32_COLS];
+                    for input in 0..k {
+                        for c in 0..F32_COLS {
+                            let col = p * F32_COLS + c;
+                            if col < n {
+                                panel[input * F32_COLS + c] = weight[col * k + input];
+                            }
+                        }
+                    }
+                }
+                Packed::F32 { data }
+            }
+        };
+        Self {
+            kernel,
+            n,
+            k,
+            bias: padded_bias,
+            packed,
+        }
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        self.n
+    }
+
+    /// `out[m × n] = input[m × k] · weightᵀ + bias`, on the current rayon pool.
+    pub fn forward(&self, input: &[f32], m: usize, out: &mut [f32], scratch: &mut Scratch) {
+        assert!(input.len() >= m * self.k && out.len() >= m * self.n);
+        if m == 0 {
+            return;
+        }
+        let out_ptr = SendPtr::new(out.as_mut_ptr());
+        match &self.packed {
+            Packed::Bf16 { data, k_pairs } => {
+                let k_pairs = *k_pairs;
+                // The input in bf16, rows padded to whole tiles, each row k_pairs × 2 long.
+                let rows = m.div_ceil(BF16_ROWS) * BF16_ROWS;
+                let stride = k_pairs * 2;
+                scratch.bf16.clear();
+                scratch.bf16.resize(rows * stride, 0);
+                rows_to_bf16(&input[..m * self.k], self.k, &mut scratch.bf16, stride);
+                let a = scratch.bf16.as_slice();
+                let panels = self.n.div_ceil(BF16_COLS);
+                let blocks = m.div_ceil(ROW_BLOCK);
+                (0..panels * blocks).into_par_iter().for_each(|task| {
+                    let (panel, block) = (task % panels, task / panels);
+                    let b = &data[panel * k_pairs * BF16_COLS * 2..][..k_pairs * BF16_COLS * 2];
+                    let col0 = panel * BF16_COLS;
+                    let cols = BF16_COLS.min(self.n - col0);
+                    let bias = &self.bias[col0..col0 + BF16_COLS];
+                    let first = block * ROW_BLOCK;
+                    let last = (first + ROW_BLOCK).min(m);
+                    for row in (first..last).step_by(BF16_ROWS) {
+                        let rows = BF16_ROWS.min(last - row);
+                        let a_tile = &a[row * stride..][..BF16_ROWS * stride];
+                        // SAFETY: the tile writes rows row..row+rows and columns
+                        // col0..col0+cols of `out`, which is m × n: in bounds, and no other
+                        // task writes them (tasks own distinct panel × row-block pairs).
+                        unsafe {
+                            let c = out_ptr.get().add(row * self.n + col0);
+                            bf16_avx512::tile(
+                                a_tile, stride, b, k_pairs, bias, c, self.n, rows, cols,
+                            );
+                        }
+                    }
+                });
+            }
+            Packed::F32 { data } => {
+                let panels = self.n.div_ceil(F32_COLS);
+                let blocks = m.div_ceil(ROW_BLOCK);
+                let k = self.k;
+                (0..panels * blocks).into_par_iter().for_each(|task| {
+                    let (panel, block) = (task % panels, task / panels);
+                    let b = &data[panel * k * F32_COLS..][..k * F32_COLS];
+                    let col0 = panel * F32_COLS;
+                    let cols = F32_COLS.min(self.n - col0);
+                    let bias = &self.bias[col0..col0 + F32_COLS];
+                    let first = block * ROW_BLOCK;
+                    let last = (first + ROW_BLOCK).min(m);
+                    let mut padded = Vec::new();
+                    for row in (first..last).step_by(F32_ROWS) {
+                        let rows = F32_ROWS.min(last - row);
+                        let a_tile: &[f32] = if rows == F32_ROWS {
+                            &input[row * k..][..F32_ROWS * k]
+                        } else {
+                            // The last, short tile: zero rows below the input's end.
+                            padded.clear();
+                            padded.extend_from_slice(&input[row * k..][..rows * k]);
+                            padded.resize(F32_ROWS * k, 0.0);
+                            &padded
+                        };
+                        let mut tile = [[0f32; F32_COLS]; F32_ROWS];
+                        match self.kernel {
+                            Kernel::F32Avx2 => f32_avx2::tile(a_tile, k, k, b, &mut tile),
+                            _ => f32_generic::tile(a_tile, k, k, b, &mut tile),
+                        }
+                        for (r, values) in tile.iter().take(rows).enumerate() {
+                            // SAFETY: row + r < m and col0 + cols ≤ n, so the run is inside
+                            // `out`, and only this task writes this panel's columns of these
+                            // rows.
+                            let dst = unsafe {
+                                std::slice::from_raw_parts_mut(
+                                    out_ptr.get().add((row + r) * self.n + col0),
+                                    cols,
+                                )
+                            };
+                            for ((d, v), b) in dst.iter_mut().zip(values).zip(bias) {
+                                *d = v + b;
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// A raw pointer that tasks writing disjoint parts of one buffer share.
+#[derive(Clone, Copy)]
+pub struct SendPtr(*mut f32);
+
+// SAFETY: every task writes a disjoint set of elements (see the callers).
+unsafe impl Send for SendPtr {}
+// SAFETY: as above; the pointer itself is only copied.
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// Wraps `pointer`; every task given it must write elements no other task writes.
+    pub fn new(pointer: *mut f32) -> Self {
+        Self(pointer)
+    }
+
+    /// The pointer.
+    pub fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The product in f64 from the same inputs, rounded to bf16 first when `bf16`.
+    fn reference(
+        input: &[f32],
+        weight: &[f32],
+        bias: &[f32],
+        m: usize,
+        n: usize,
+        k: usize,
+        bf16: bool,
+    ) -> Vec<f64> {
+        let round = |x: f32| {
+            if bf16 {
+                f64::from(from_bf16(to_bf16(x)))
+            } else {
+                f64::from(x)
+            }
+        };
+        let mut out = vec![0.0; m * n];
+        for r in 0..m {
+            for c in 0..n {
+                let mut sum = f64::from(bias[c]);
+                for i in 0..k {
+                    sum += round(input[r * k + i]) * round(weight[c * k + i]);
+                }
+                out[r * n + c] = sum;
+            }
+        }
+        out
+    }
+
+    fn values(count: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..count)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_available_kernel_matches_the_reference_on_ragged_shapes() {
+        // Shapes with partial tiles, partial panels, odd k and several row blocks.
+        for &(m, n, k) in &[
+            (1, 16, 8),
+            (5, 70, 33),
+            (13, 384, 384),
+            (97, 130, 17),
+            (7, 1536, 384),
+        ] {
+            let input = values(m * k, 1 + m as u64);
+            let weight = values(n * k, 2 + n as u64);
+            let bias = values(n, 3 + k as u64);
+            for kernel in [Kernel::Bf16Avx512, Kernel::F32Avx2, Kernel::F32Generic] {
+                if !kernel.available() {
+                    continue;
+                }
+                let linear = Linear::new(kernel, &weight, &bias, n, k);
+                let mut out = vec![f32::NAN; m * n];
+                linear.forward(&input, m, &mut out, &mut Scratch::default());
+                let bf16 = kernel == Kernel::Bf16Avx512;
+                let want = reference(&input, &weight, &bias, m, n, k, bf16);
+                let worst = out
+                    .iter()
+                    .zip(&want)
+                    .map(|(o, w)| (f64::from(*o) - w).abs())
+                    .fold(0.0, f64::max);
+                // f32 accumulation of k products of magnitude ≤ 1.
+                assert!(
+                    worst < 1e-5 * k as f64,
+                    "{kernel:?} {m}×{n}×{k}: off by {worst}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bf16_rounding_is_to_nearest_even() {
+        assert_eq!(to_bf16(1.0), 0x3F80);
+        // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties go to the even one, 1.
+        assert_eq!(to_bf16(1.0 + 1.0 / 256.0), 0x3F80);
+        // 1 + 3·2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6: to 1 + 2^-6.
+        assert_eq!(to_bf16(1.0 + 3.0 / 256.0), 0x3F82);
+        assert_eq!(from_bf16(to_bf16(-2.5)), -2.5);
+        assert!(from_bf16(to_bf16(f32::NAN)).is_nan());
+        assert_eq!(from_bf16(to_bf16(f32::INFINITY)), f32::INFINITY);
+    }
+}
