@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use engram::embed::{ALL_MINILM_L6_V2, BertConfig, ModelSources, ModelSpec, Provisioner};
+use engram::embed::{
+    ALL_MINILM_L6_V2, BertConfig, ModelSources, ModelSpec, PRECISION_ENV, Precision, Provisioner,
+};
 use serde::Serialize;
 
 use super::CliResult;
@@ -38,6 +40,9 @@ struct Info<'a> {
     pip_requirement: &'a str,
     in_use: Option<&'a engram::embed::SourceStatus>,
     config: Option<ConfigSummary>,
+    /// The arithmetic embeddings run in here (`bf16-avx512`, `f32-avx2`, `f32-generic`), or
+    /// why the configured precision cannot run.
+    kernel: String,
     sources: &'a [engram::embed::SourceStatus],
 }
 
@@ -62,6 +67,10 @@ pub fn info(sources: &ModelSources, json: bool, out: &mut Output) -> CliResult {
         pip_requirement: spec.pip_requirement,
         in_use,
         config,
+        kernel: match Precision::Auto.resolve() {
+            Ok(kernel) => kernel.name().to_owned(),
+            Err(error) => error.to_string(),
+        },
         sources: &statuses,
     };
     if json {
@@ -89,6 +98,11 @@ pub fn info(sources: &ModelSources, json: bool, out: &mut Output) -> CliResult {
             );
         }
     }
+    let _ = writeln!(
+        text,
+        "arithmetic {} ({PRECISION_ENV}=auto|f32|bf16)",
+        info.kernel
+    );
     let _ = writeln!(text, "sources, in the order engram tries them:");
     for status in &statuses {
         let _ = writeln!(

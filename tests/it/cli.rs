@@ -19,6 +19,7 @@ fn engram(home: &Path) -> Command {
         .env_remove("ENGRAM_NAMESPACE")
         .env_remove("HF_HUB_CACHE")
         .env_remove("HF_HUB_OFFLINE")
+        .env_remove("ENGRAM_EMBED_PRECISION")
         .env("ENGRAM_HOME", home)
         .env("HF_HOME", home.join("hf"))
         .env("HF_ENDPOINT", refused_endpoint())
@@ -189,6 +190,31 @@ fn model_info_shows_the_folder_in_use_and_its_shape() {
     );
     assert_eq!(info["config"]["dimension"], 384);
     assert_eq!(info["config"]["layers"], 6);
+    let fastest = if engram::embed::Kernel::bf16_available() {
+        "bf16-avx512"
+    } else {
+        engram::embed::Kernel::f32_best().name()
+    };
+    assert_eq!(info["kernel"], fastest);
+
+    // The precision setting is honoured, and a wrong one is reported, not ignored.
+    let forced = engram_with_model(home.path())
+        .args(["model", "info", "--json"])
+        .env("ENGRAM_EMBED_PRECISION", "f32")
+        .output()
+        .expect("run");
+    assert_eq!(
+        stdout_json(&forced)["kernel"],
+        engram::embed::Kernel::f32_best().name()
+    );
+    let wrong = engram_with_model(home.path())
+        .args(["embed", "some text"])
+        .env("ENGRAM_EMBED_PRECISION", "int8")
+        .output()
+        .expect("run");
+    assert!(!wrong.status.success());
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(stderr.contains("unknown precision"), "{stderr}");
 }
 
 #[test]

@@ -117,34 +117,24 @@ impl Linear {
             Kernel::Bf16Avx512 => {
                 let k_pairs = k.div_ceil(2);
                 let mut data = vec![0u16; panels * k_pairs * BF16_COLS * 2];
-                for p in 0..panels {
-                    let panel = &mut data[p * k_pairs * BF16_COLS * 2..][..k_pairs * BF16_COLS * 2];
-                    for kk in 0..k_pairs {
-                        for c in 0..BF16_COLS {
-                            let col = p * BF16_COLS + c;
-                            for j in 0..2 {
-                                let input = 2 * kk + j;
-                                if col < n && input < k {
-                                    panel[(kk * BF16_COLS + c) * 2 + j] =
-                                        to_bf16(weight[col * k + input]);
-                                }
-                            }
-                        }
+                // Read the weight row by row (one output column at a time), in order.
+                for (col, row) in weight.chunks_exact(k).enumerate() {
+                    let (panel, c) = (col / BF16_COLS, col % BF16_COLS);
+                    let dst =
+                        &mut data[panel * k_pairs * BF16_COLS * 2..][..k_pairs * BF16_COLS * 2];
+                    for (input, w) in row.iter().enumerate() {
+                        dst[((input / 2) * BF16_COLS + c) * 2 + input % 2] = to_bf16(*w);
                     }
                 }
                 Packed::Bf16 { data, k_pairs }
             }
             Kernel::F32Avx2 | Kernel::F32Generic => {
                 let mut data = vec![0f32; panels * k * F32_COLS];
-                for p in 0..panels {
-                    let panel = &mut data[p * k * F32_COLS..][..k * F32_COLS];
-                    for input in 0..k {
-                        for c in 0..F32_COLS {
-                            let col = p * F32_COLS + c;
-                            if col < n {
-                                panel[input * F32_COLS + c] = weight[col * k + input];
-                            }
-                        }
+                for (col, row) in weight.chunks_exact(k).enumerate() {
+                    let (panel, c) = (col / F32_COLS, col % F32_COLS);
+                    let dst = &mut data[panel * k * F32_COLS..][..k * F32_COLS];
+                    for (input, w) in row.iter().enumerate() {
+                        dst[input * F32_COLS + c] = *w;
                     }
                 }
                 Packed::F32 { data }
