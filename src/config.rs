@@ -6,11 +6,16 @@
 //!
 //! ```toml
 //! data_dir = "/var/lib/engram"      # the embedded store (default ~/.local/share/engram/data)
+//! lock_timeout_secs = 10            # how long to wait for a data directory another process
+//!                                   # holds (default 10; 0 fails at once)
 //!
 //! [qdrant]                          # use a Qdrant server instead of the embedded store
 //! url = "http://qdrant:6334"
 //! api_key = "…"
 //! namespace = "prod"                # collection prefix (default "engram")
+//! replication_factor = 2            # of new collections, on a cluster (default: the server's)
+//! write_consistency_factor = 1      # replicas that acknowledge a write (default: the server's)
+//! shard_number = 3                  # shards of new collections (default: the server's)
 //!
 //! [model]
 //! dir = "/opt/models/all-MiniLM-L6-v2"
@@ -58,6 +63,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    lock_timeout_secs: Option<f64>,
     qdrant: Option<FileQdrant>,
     model: Option<FileModel>,
     server: Option<FileServer>,
@@ -69,6 +75,9 @@ struct FileQdrant {
     url: Option<String>,
     api_key: Option<String>,
     namespace: Option<String>,
+    replication_factor: Option<u32>,
+    write_consistency_factor: Option<u32>,
+    shard_number: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,7 +131,7 @@ impl Default for ServerConfig {
 pub const DEFAULT_PORT: u16 = 7437;
 
 /// Values given on the command line or in the environment; `None` defers to the file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
     /// Config file to read instead of the default places.
     pub config_file: Option<PathBuf>,
@@ -140,6 +149,14 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `engram serve`'s API keys.
     pub api_keys: Option<Vec<String>>,
+    /// Seconds to wait for a data directory another process holds.
+    pub lock_timeout_secs: Option<f64>,
+    /// Replication factor of new collections on a Qdrant cluster.
+    pub replication_factor: Option<u32>,
+    /// Write consistency factor of new collections on a Qdrant cluster.
+    pub write_consistency_factor: Option<u32>,
+    /// Shards of new collections on a Qdrant cluster.
+    pub shard_number: Option<u32>,
 }
 
 impl Overrides {
@@ -156,6 +173,12 @@ impl Overrides {
             model_dir: var("ENGRAM_MODEL_DIR").map(PathBuf::from),
             listen: text("ENGRAM_LISTEN"),
             api_keys: text("ENGRAM_API_KEYS").map(|keys| split_keys(&keys)),
+            lock_timeout_secs: text("ENGRAM_LOCK_TIMEOUT").and_then(|t| t.trim().parse().ok()),
+            replication_factor: text("ENGRAM_QDRANT_REPLICATION_FACTOR")
+                .and_then(|t| t.trim().parse().ok()),
+            write_consistency_factor: text("ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR")
+                .and_then(|t| t.trim().parse().ok()),
+            shard_number: text("ENGRAM_QDRANT_SHARD_NUMBER").and_then(|t| t.trim().parse().ok()),
         }
     }
 }
@@ -178,9 +201,15 @@ pub struct Config {
     pub model: ModelSources,
     /// `engram serve`'s settings.
     pub server: ServerConfig,
+    /// How long opening the embedded store waits for a data directory that another process
+    /// holds (default 10 s, like SQLite's busy timeout); then it fails.
+    pub lock_timeout: Duration,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
+
+/// Default of [`Config::lock_timeout`].
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// API keys given as one comma-separated string.
 pub fn split_keys(keys: &str) -> Vec<String> {
@@ -213,6 +242,12 @@ impl Config {
                 if let Some(namespace) = overrides.namespace.or(qdrant.namespace) {
                     remote.namespace = namespace;
                 }
+                remote.replication_factor =
+                    overrides.replication_factor.or(qdrant.replication_factor);
+                remote.write_consistency_factor = overrides
+                    .write_consistency_factor
+                    .or(qdrant.write_consistency_factor);
+                remote.shard_number = overrides.shard_number.or(qdrant.shard_number);
                 StoreConfig::Remote(remote)
             }
             None => StoreConfig::Edge(
@@ -226,21 +261,34 @@ impl Config {
         if let Some(dir) = overrides.model_dir.or(file.model.and_then(|m| m.dir)) {
             model.explicit_dir = Some(dir);
         }
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("(flags and environment)")),
+            message,
+        };
+        let lock_timeout = match overrides.lock_timeout_secs.or(file.lock_timeout_secs) {
+            Some(secs) if secs.is_finite() && (0.0..=3600.0).contains(&secs) => {
+                Duration::from_secs_f64(secs)
+            }
+            Some(secs) => {
+                return Err(invalid(format!(
+                    "lock timeout {secs} s must be a number of seconds from 0 to 3600"
+                )));
+            }
+            None => DEFAULT_LOCK_TIMEOUT,
+        };
         let server = server_config(
             file.server.unwrap_or_default(),
             overrides.listen,
             overrides.api_keys,
         )
-        .map_err(|message| ConfigError::Invalid {
-            path: path
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("(flags and environment)")),
-            message,
-        })?;
+        .map_err(invalid)?;
         Ok(Self {
             store,
             model,
             server,
+            lock_timeout,
             file: path,
         })
     }

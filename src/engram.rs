@@ -13,6 +13,7 @@ use crate::memory::{
     CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryError, MemoryStats, Metrics,
     PatternInput, RecallOptions, Recalled, Solution, SolutionInput, Stored,
 };
+use crate::store::coord::Leases;
 use crate::store::{Payload, PointId, Store, StoreError};
 
 /// Why engram could not open.
@@ -44,28 +45,34 @@ pub enum OpenError {
 pub struct Engram {
     memory: Arc<Memory>,
     episodes: Arc<Episodes>,
+    leases: Arc<Leases>,
 }
 
 impl Engram {
-    /// Opens the store and loads the model that `config` names (blocking: call it once at
-    /// start-up, or from `spawn_blocking`).
+    /// Loads the model and opens the store that `config` names (blocking: call it once at
+    /// start-up, or from `spawn_blocking`). An embedded store that another process holds is
+    /// waited for up to `config.lock_timeout`; the model loads first, so the store is held
+    /// for as short a time as possible.
     pub fn open(config: &Config) -> Result<Self, OpenError> {
-        let store = match &config.store {
-            StoreConfig::Edge(dir) => Store::open_edge(dir)?,
-            StoreConfig::Remote(remote) => Store::connect_remote(remote.clone())?,
-        };
         let embedder =
             SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
-        Self::with(store, Arc::new(embedder))
+        Self::with(open_store(config)?, Arc::new(embedder))
     }
 
     /// Memory over an already opened store and embedder.
     pub fn with(store: Store, embedder: Arc<dyn Embedder>) -> Result<Self, OpenError> {
         let episodes = Episodes::new(&store, Arc::clone(&embedder))?;
+        let leases = Leases::open(&store)?;
         Ok(Self {
             memory: Arc::new(Memory::new(store, embedder)?),
             episodes: Arc::new(episodes),
+            leases: Arc::new(leases),
         })
+    }
+
+    /// Leases (named locks with fencing) shared by every engram on this store.
+    pub fn leases(&self) -> &Leases {
+        &self.leases
     }
 
     /// The blocking API of the memory collections.
@@ -98,6 +105,35 @@ impl Engram {
         let task = task.to_owned();
         self.episodic(move |e| e.start_episode(&task, context))
             .await
+    }
+
+    /// [`Engram::start_episode`] with an idempotency key (a retry returns the same episode).
+    pub async fn start_episode_with_key(
+        &self,
+        task: &str,
+        context: Payload,
+        key: Option<String>,
+    ) -> Result<PointId, EpisodeError> {
+        let task = task.to_owned();
+        self.episodic(move |e| e.start_episode_with_key(&task, context, key.as_deref()))
+            .await
+    }
+
+    /// [`Engram::record_event`] with an idempotency key (a retry records nothing more and
+    /// returns the first call's sequence number).
+    pub async fn record_event_with_key(
+        &self,
+        id: PointId,
+        event_type: &str,
+        agent_role: &str,
+        data: serde_json::Value,
+        key: Option<String>,
+    ) -> Result<u64, EpisodeError> {
+        let (event_type, agent_role) = (event_type.to_owned(), agent_role.to_owned());
+        self.episodic(move |e| {
+            e.record_event_with_key(id, &event_type, &agent_role, data, key.as_deref())
+        })
+        .await
     }
 
     /// `record_event(id, event_type, agent_role, data)` → the event's sequence number.
@@ -300,5 +336,13 @@ impl Engram {
         let task = task_description.to_owned();
         self.blocking(move |m| learn::suggest_patterns(m, &task, language))
             .await
+    }
+}
+
+/// The store `config` names; an embedded one is waited for up to `config.lock_timeout`.
+pub fn open_store(config: &Config) -> Result<Store, StoreError> {
+    match &config.store {
+        StoreConfig::Edge(dir) => Store::open_edge_waiting(dir, config.lock_timeout),
+        StoreConfig::Remote(remote) => Store::connect_remote(remote.clone()),
     }
 }

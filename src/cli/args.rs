@@ -10,7 +10,9 @@ Exit codes: 0 success, 1 engram's own failure, 2 bad command line or input, \
 3 model missing or corrupt (the message says how to fix it).
 
 Environment: ENGRAM_HOME (engram's folder, default ~/.local/share/engram), ENGRAM_CONFIG, ENGRAM_DATA_DIR, \
-ENGRAM_QDRANT_URL, ENGRAM_QDRANT_API_KEY, ENGRAM_NAMESPACE, ENGRAM_MODEL_DIR, \
+ENGRAM_QDRANT_URL, ENGRAM_QDRANT_API_KEY, ENGRAM_NAMESPACE, ENGRAM_QDRANT_REPLICATION_FACTOR, \
+ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR, ENGRAM_QDRANT_SHARD_NUMBER, ENGRAM_LOCK_TIMEOUT, \
+ENGRAM_API_KEYS (also the key CLI commands use to reach a running engram serve), ENGRAM_MODEL_DIR, \
 ENGRAM_PYTHON (Python used for the pip fallback; empty turns it off), HF_HOME / HF_HUB_CACHE, \
 HF_ENDPOINT, HF_HUB_OFFLINE, ENGRAM_LOG (log filter, e.g. debug).";
 
@@ -48,6 +50,43 @@ pub struct Cli {
     #[arg(long, global = true, env = "ENGRAM_NAMESPACE", value_name = "NAME")]
     pub namespace: Option<String>,
 
+    /// Copies of each shard that new collections keep on a Qdrant cluster (default: the
+    /// server's).
+    #[arg(
+        long,
+        global = true,
+        env = "ENGRAM_QDRANT_REPLICATION_FACTOR",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub replication_factor: Option<u32>,
+
+    /// Replicas that must acknowledge each write to new collections on a Qdrant cluster
+    /// (default: the server's).
+    #[arg(
+        long,
+        global = true,
+        env = "ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub write_consistency_factor: Option<u32>,
+
+    /// Shards of new collections on a Qdrant server (default: the server's).
+    #[arg(
+        long,
+        global = true,
+        env = "ENGRAM_QDRANT_SHARD_NUMBER",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub shard_number: Option<u32>,
+
+    /// Seconds to wait for a data directory that another engram process holds (default 10);
+    /// a command finding an `engram serve` there sends its request to that server instead.
+    #[arg(long, global = true, env = "ENGRAM_LOCK_TIMEOUT", value_name = "SECS")]
+    pub lock_timeout: Option<f64>,
+
     /// Only print warnings and errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -68,6 +107,10 @@ impl Cli {
             model_dir: self.model_dir.clone(),
             listen: None,
             api_keys: None,
+            lock_timeout_secs: self.lock_timeout,
+            replication_factor: self.replication_factor,
+            write_consistency_factor: self.write_consistency_factor,
+            shard_number: self.shard_number,
         }
     }
 

@@ -2,19 +2,17 @@
 
 use std::fmt::Write as _;
 
-use engram::Engram;
 use engram::episodes::{Episode, EpisodeLog, EpisodeStatus};
 use engram::memory::Metrics;
 use engram::store::{Payload, PointId};
 
 use super::args::{Cli, EpisodeCommand};
 use super::output::{Output, ellipsize};
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, session};
 
 /// Runs one episodes command.
 pub fn run(cli: &Cli, command: &EpisodeCommand, out: &mut Output) -> CliResult {
-    let engram = Engram::open(&cli.resolve_config()?)?;
-    let episodes = engram.episodes();
+    let episodes = session::open(cli)?;
     match command {
         EpisodeCommand::Start { task, context } => {
             let context = match context {
@@ -112,7 +110,7 @@ pub fn run(cli: &Cli, command: &EpisodeCommand, out: &mut Output) -> CliResult {
             limit,
             json,
         } => {
-            let found = episodes.recall_similar_episodes(task, *limit, *success_only)?;
+            let found = episodes.recall_episodes(task, *limit, *success_only)?;
             if *json {
                 out.json(&found)?;
             } else if found.is_empty() {

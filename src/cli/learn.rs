@@ -3,15 +3,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use engram::Engram;
-use engram::extract::learn::extract_from_consensus;
 use engram::extract::{Candidate, ConsensusResult, SourceLanguage, TaskContext};
 
 use super::args::{Cli, LearnArgs};
 use super::extract::source_language;
 use super::output::{Output, ellipsize};
 use super::remember::{parse_metrics, read_content};
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, session};
 
 /// Extracts the winner's patterns and stores them.
 pub fn run(cli: &Cli, args: &LearnArgs, out: &mut Output) -> CliResult {
@@ -42,8 +40,7 @@ pub fn run(cli: &Cli, args: &LearnArgs, out: &mut Output) -> CliResult {
             .filter(|t| !t.is_empty())
             .collect(),
     };
-    let engram = Engram::open(&cli.resolve_config()?)?;
-    let learned = extract_from_consensus(engram.memory(), &consensus, &winner, &task)?;
+    let learned = session::open(cli)?.learn(&consensus, &winner, &task)?;
     if args.json {
         out.json(&learned)?;
         return Ok(());

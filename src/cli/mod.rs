@@ -13,6 +13,7 @@ mod recall;
 mod remember;
 mod seed;
 mod serve;
+mod session;
 mod stats;
 
 use std::process::ExitCode;

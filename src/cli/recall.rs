@@ -2,14 +2,13 @@
 
 use std::fmt::Write as _;
 
-use engram::Engram;
 use engram::memory::{RecallOptions, Recalled, Track};
 use serde::Serialize;
 
-use super::CliResult;
 use super::args::{Cli, RecallArgs, RecallKind};
 use super::output::{Output, ellipsize};
 use super::remember::language_of;
+use super::{CliResult, session};
 
 /// One line of the human listing.
 struct Line<'a> {
@@ -28,8 +27,7 @@ pub fn run(cli: &Cli, args: &RecallArgs, out: &mut Output) -> CliResult {
         source: args.source.clone(),
         min_success_rate: args.min_success,
     };
-    let engram = Engram::open(&cli.resolve_config()?)?;
-    let memory = engram.memory();
+    let memory = session::open(cli)?;
     match args.kind {
         RecallKind::Patterns => {
             let found = memory.recall_patterns(&args.query, &options)?;

@@ -3,18 +3,16 @@
 use std::io::Read;
 use std::path::Path;
 
-use engram::Engram;
-use engram::knowledge::{Category, KnowledgeInput, add_custom_knowledge};
+use engram::knowledge::{Category, KnowledgeInput};
 use engram::memory::{ErrorInput, Language, Metrics, PatternInput, SolutionInput, Stored};
 
 use super::args::{Cli, EntryArgs, KnowledgeKind, RememberCommand};
 use super::output::Output;
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, session};
 
 /// Stores one entry and says whether it was new or seen again.
 pub fn run(cli: &Cli, what: &RememberCommand, out: &mut Output) -> CliResult {
-    let engram = Engram::open(&cli.resolve_config()?)?;
-    let memory = engram.memory();
+    let memory = session::open(cli)?;
     let (kind, stored) = match what {
         RememberCommand::Pattern {
             name,
@@ -94,7 +92,7 @@ pub fn run(cli: &Cli, what: &RememberCommand, out: &mut Output) -> CliResult {
                 category,
                 metadata: fields,
             };
-            (category.name(), add_custom_knowledge(memory, input)?)
+            (category.name(), memory.add_knowledge(input)?)
         }
         RememberCommand::Error {
             message,

@@ -4,19 +4,18 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 
-use engram::Engram;
-use engram::knowledge::{Category, SeedOptions, SeedReport, load_folder, seed};
+use engram::knowledge::{Category, SeedOptions, SeedReport, load_folder};
 
 use super::args::{Cli, SeedArgs};
 use super::output::Output;
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, session};
 
 /// Validates the seed files, stores what is new or changed and prints counts per category.
 pub fn run(cli: &Cli, args: &SeedArgs, out: &mut Output) -> CliResult {
     let dir = seed_dir(args.dir.as_deref())?;
     // Validate before loading the model, so a broken file is reported at once.
     load_folder(&dir)?;
-    let engram = Engram::open(&cli.resolve_config()?)?;
+    let memory = session::open(cli)?;
     let options = SeedOptions {
         dry_run: args.dry_run,
         prune: args.prune,
@@ -38,7 +37,7 @@ pub fn run(cli: &Cli, args: &SeedArgs, out: &mut Output) -> CliResult {
             }
         }
     };
-    let report = seed(engram.memory(), &dir, options, &mut progress)?;
+    let report = memory.seed(&dir, options, &mut progress)?;
     if args.json {
         out.json(&report)?;
     } else {

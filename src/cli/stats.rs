@@ -8,9 +8,9 @@ use engram::memory::MemoryStats;
 use engram::store::{EdgeOptions, EdgeStore, Inspection, Store, StoreError};
 use serde::Serialize;
 
-use super::CliResult;
 use super::args::Cli;
 use super::output::Output;
+use super::{CliResult, session};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -19,11 +19,11 @@ struct Report<'a> {
     stats: &'a MemoryStats,
 }
 
-/// Prints entries per collection, language and source, or, for an embedded store another
-/// process holds, what its files show.
+/// Prints entries per collection, language and source: counted here, by the `engram serve`
+/// that holds the embedded store, or, when another process holds it, from its files.
 pub fn run(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
     let config = cli.resolve_config()?;
-    let (description, store) = match config.store {
+    let (description, store) = match config.store.clone() {
         StoreConfig::Remote(remote) => (
             format!(
                 "Qdrant server {} (namespace {})",
@@ -32,6 +32,15 @@ pub fn run(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
             Store::connect_remote(remote)?,
         ),
         StoreConfig::Edge(dir) => match EdgeStore::open(&dir, EdgeOptions::default()) {
+            Err(StoreError::Locked { .. }) if let Some(server) = session::server_for(&config) => {
+                let stats = server.stats()?;
+                let description = format!(
+                    "Qdrant Edge at {}, counted by engram serve at {}",
+                    dir.display(),
+                    server.base()
+                );
+                return print(description, &stats, json, out);
+            }
             Ok(store) => (
                 format!("Qdrant Edge at {}", dir.display()),
                 Store::Edge(store),
@@ -44,10 +53,14 @@ pub fn run(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
         },
     };
     let stats = MemoryStats::of_store(&store)?;
+    print(description, &stats, json, out)
+}
+
+fn print(description: String, stats: &MemoryStats, json: bool, out: &mut Output) -> CliResult {
     if json {
         out.json(&Report {
             store: description,
-            stats: &stats,
+            stats,
         })?;
         return Ok(());
     }

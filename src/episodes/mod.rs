@@ -6,12 +6,21 @@
 //! sequence number. Every call that writes is durable when it returns, so an episode whose
 //! process dies keeps every acknowledged event and stays `running` until someone ends or
 //! abandons it.
+//!
+//! Several processes may write to one episode at once (engram servers sharing a Qdrant
+//! cluster). An event claims its sequence number by creating the point of that number
+//! (create-if-absent, confirmed by reading back): a writer that loses the race takes the
+//! next number, so numbers are dense, unique and give the one order of the episode's
+//! events, and no event ever overwrites another. Ending or abandoning an episode is a
+//! compare-and-set on its record, so two concurrent ends cannot both succeed.
 
 mod error;
 mod record;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
 
 pub use error::{EpisodeError, Result};
 pub use record::{
@@ -20,9 +29,10 @@ pub use record::{
 
 use crate::embed::Embedder;
 use crate::memory::{MemoryKind, Metrics, Recalled, normalize_error};
+use crate::store::coord::{Attempt, IdempotencyKeys};
 use crate::store::{
     Collection, CollectionSpec, Condition, FieldKind, Filter, Payload, Point, PointId, Query,
-    SearchRequest, Store,
+    SearchRequest, Store, StoreError,
 };
 
 /// The collection of events.
@@ -33,8 +43,6 @@ pub const MAX_TASK_BYTES: usize = 64 << 10;
 pub const MAX_EVENT_DATA_BYTES: usize = 64 << 10;
 /// Most results one recall returns.
 const MAX_RECALL: usize = 100;
-/// Lock stripes serialising writes to one episode.
-const STRIPES: usize = 64;
 /// Example episode ids per failure group.
 const EXAMPLES: usize = 5;
 
@@ -45,6 +53,7 @@ pub fn events_spec() -> CollectionSpec {
         .with_index("seq", FieldKind::Integer)
         .with_index("event_type", FieldKind::Keyword)
         .with_index("agent_role", FieldKind::Keyword)
+        .with_index("idempotency_key", FieldKind::Keyword)
 }
 
 fn now_ms() -> i64 {
@@ -55,9 +64,10 @@ fn now_ms() -> i64 {
 pub struct Episodes {
     experiences: Collection,
     events: Collection,
+    keys: IdempotencyKeys,
     embedder: Arc<dyn Embedder>,
-    stripes: Vec<Mutex<()>>,
-    /// Next sequence number of the episodes this process wrote to.
+    /// Where this process expects the next event of an episode to go: only a first guess
+    /// (another process may have taken that number), corrected by the claim.
     next_seq: Mutex<HashMap<PointId, u64>>,
 }
 
@@ -73,14 +83,26 @@ impl Episodes {
         Ok(Self {
             experiences: store.collection(&MemoryKind::Experience.spec(embedder.dimension()))?,
             events: store.collection(&events_spec())?,
+            keys: IdempotencyKeys::open(store)?,
             embedder,
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             next_seq: Mutex::new(HashMap::new()),
         })
     }
 
     /// Starts an episode of `task` with a context object; returns its id.
     pub fn start_episode(&self, task: &str, context: Payload) -> Result<PointId> {
+        self.start_episode_with_key(task, context, None)
+    }
+
+    /// [`Episodes::start_episode`] with an idempotency key: the episode's id derives from
+    /// the key, so a retry returns the same episode instead of starting a second one (the
+    /// same key with another task is [`StoreError::IdempotencyMismatch`]).
+    pub fn start_episode_with_key(
+        &self,
+        task: &str,
+        context: Payload,
+        key: Option<&str>,
+    ) -> Result<PointId> {
         text("task", task)?;
         let context_size = serde_json::to_string(&context)
             .map(|s| s.len())
@@ -90,7 +112,13 @@ impl Episodes {
                 "context is {context_size} bytes of JSON; the limit is {MAX_TASK_BYTES}"
             )));
         }
-        let id = PointId::from(uuid::Uuid::new_v4());
+        let id = match key {
+            Some(key) => {
+                crate::store::coord::idempotency::check_key(key)?;
+                PointId::from_content(&[b"episode", key.as_bytes()])
+            }
+            None => PointId::from(uuid::Uuid::new_v4()),
+        };
         let episode = Episode {
             task: task.to_owned(),
             context,
@@ -103,13 +131,27 @@ impl Episodes {
             abandon_reason: None,
         };
         let vector = self.embedder.embed(task)?;
-        self.experiences.upsert(vec![Point {
+        let created = self.experiences.create(Point {
             id,
             vector,
             text: task.to_owned(),
             payload: episode_payload(&episode)?,
-        }])?;
-        Ok(id)
+        });
+        match created {
+            Ok(_) => Ok(id),
+            Err(StoreError::Conflict { .. }) => match key {
+                Some(_) if self.episode(id)?.task == task => Ok(id),
+                Some(key) => Err(StoreError::IdempotencyMismatch {
+                    key: key.to_owned(),
+                }
+                .into()),
+                None => Err(EpisodeError::Corrupt {
+                    id,
+                    message: "a fresh episode id is already taken".into(),
+                }),
+            },
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Records an event into a running episode; returns its sequence number. Durable when it
@@ -120,6 +162,19 @@ impl Episodes {
         event_type: &str,
         agent_role: &str,
         data: serde_json::Value,
+    ) -> Result<u64> {
+        self.record_event_with_key(id, event_type, agent_role, data, None)
+    }
+
+    /// [`Episodes::record_event`] with an idempotency key: a retry with the same key
+    /// returns the first call's sequence number and records nothing more.
+    pub fn record_event_with_key(
+        &self,
+        id: PointId,
+        event_type: &str,
+        agent_role: &str,
+        data: serde_json::Value,
+        key: Option<&str>,
     ) -> Result<u64> {
         label("event_type", event_type)?;
         label("agent_role", agent_role)?;
@@ -136,31 +191,107 @@ impl Episodes {
                 MAX_EVENT_DATA_BYTES >> 10
             )));
         }
-        let _guard = self.lock(id);
-        let episode = self.running(id)?;
-        let seq = self.next_seq(id)?;
-        let event = Event {
-            episode_id: id,
-            seq,
-            event_type: event_type.to_owned(),
-            agent_role: agent_role.to_owned(),
-            data,
-            at: now_ms().max(episode.started_at),
+        #[derive(Serialize)]
+        struct Request<'a> {
+            event_type: &'a str,
+            agent_role: &'a str,
+            data: &'a Payload,
+        }
+        let request = Request {
+            event_type,
+            agent_role,
+            data: &data,
         };
-        let payload = to_payload(&event)?;
-        self.events.upsert(vec![Point {
-            id: event_id(id, seq),
-            vector: Vec::new(),
-            text: String::new(),
-            payload,
-        }])?;
-        self.bump_seq(id, seq + 1);
-        Ok(seq)
+        let scope = format!("episodes/{id}/events");
+        self.keys.run(&scope, key, &request, |attempt| {
+            if attempt == Attempt::Recovery
+                && let Some(key) = key
+                && let Some(seq) = self.event_with_key(id, key)?
+            {
+                return Ok(seq);
+            }
+            let episode = self.running(id)?;
+            self.claim_event(id, &episode, event_type, agent_role, data.clone(), key)
+        })
+    }
+
+    /// Writes the event at the first free sequence number: tries the number this process
+    /// expects, and on a conflict (another writer took it) the next one.
+    fn claim_event(
+        &self,
+        id: PointId,
+        episode: &Episode,
+        event_type: &str,
+        agent_role: &str,
+        data: Payload,
+        key: Option<&str>,
+    ) -> Result<u64> {
+        let mut seq = self.expected_seq(id)?;
+        let mut conflicts = 0u32;
+        loop {
+            let event = Event {
+                episode_id: id,
+                seq,
+                event_type: event_type.to_owned(),
+                agent_role: agent_role.to_owned(),
+                data: data.clone(),
+                at: now_ms().max(episode.started_at),
+            };
+            let mut payload = to_payload(&event)?;
+            if let Some(key) = key {
+                payload.insert("idempotency_key".into(), key.into());
+            }
+            let claimed = self.events.create(Point {
+                id: event_id(id, seq),
+                vector: Vec::new(),
+                text: String::new(),
+                payload,
+            });
+            match claimed {
+                Ok(_) => {
+                    self.expect_seq(id, seq + 1);
+                    return Ok(seq);
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    conflicts += 1;
+                    // Others are writing too: skip ahead to what is stored now, then step.
+                    seq = if conflicts.is_multiple_of(4) {
+                        (seq + 1).max(self.events.count(Some(&of_episode(id)))? as u64)
+                    } else {
+                        seq + 1
+                    };
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// The sequence number of the event recorded with idempotency key `key`, if any.
+    fn event_with_key(&self, id: PointId, key: &str) -> Result<Option<u64>> {
+        let filter = of_episode(id).and(Condition::keyword("idempotency_key", key));
+        Ok(self
+            .events
+            .scroll_all(Some(&filter))?
+            .into_iter()
+            .filter_map(|r| r.payload.get("seq").and_then(serde_json::Value::as_u64))
+            .min())
     }
 
     /// Ends a running episode as a success or a failure, with measurements. A failure is
     /// located (see [`FailurePoint`]) for [`Episodes::analyze_failures`].
     pub fn end_episode(&self, id: PointId, success: bool, metrics: Metrics) -> Result<Episode> {
+        self.end_episode_with_key(id, success, metrics, None)
+    }
+
+    /// [`Episodes::end_episode`] with an idempotency key: a retry returns the ended episode
+    /// instead of "already ended".
+    pub fn end_episode_with_key(
+        &self,
+        id: PointId,
+        success: bool,
+        metrics: Metrics,
+        key: Option<&str>,
+    ) -> Result<Episode> {
         for (name, value) in &metrics {
             label("metric name", name)?;
             if !value.is_finite() {
@@ -169,36 +300,90 @@ impl Episodes {
                 )));
             }
         }
-        let _guard = self.lock(id);
-        let mut episode = self.running(id)?;
-        let events = self.events_of(id)?;
-        episode.status = if success {
-            EpisodeStatus::Succeeded
-        } else {
-            EpisodeStatus::Failed
-        };
-        episode.metrics = metrics;
-        episode.ended_at = Some(now_ms().max(episode.started_at));
-        episode.event_count = Some(events.len() as u64);
-        episode.failure = (!success).then(|| locate_failure(&events));
-        self.experiences
-            .set_payload(&[id], episode_payload(&episode)?)?;
-        Ok(episode)
+        let request = (success, &metrics);
+        self.keys
+            .run(&format!("episodes/{id}/end"), key, &request, |attempt| {
+                self.finish(id, attempt, key, |episode, events| {
+                    episode.status = if success {
+                        EpisodeStatus::Succeeded
+                    } else {
+                        EpisodeStatus::Failed
+                    };
+                    episode.metrics = metrics.clone();
+                    episode.failure = (!success).then(|| locate_failure(events));
+                })
+            })
     }
 
     /// Marks a running episode (typically one whose process died) as abandoned.
     pub fn abandon_episode(&self, id: PointId, reason: &str) -> Result<Episode> {
+        self.abandon_episode_with_key(id, reason, None)
+    }
+
+    /// [`Episodes::abandon_episode`] with an idempotency key.
+    pub fn abandon_episode_with_key(
+        &self,
+        id: PointId,
+        reason: &str,
+        key: Option<&str>,
+    ) -> Result<Episode> {
         text("reason", reason)?;
-        let _guard = self.lock(id);
-        let mut episode = self.running(id)?;
-        let events = self.events_of(id)?;
-        episode.status = EpisodeStatus::Abandoned;
-        episode.ended_at = Some(now_ms().max(episode.started_at));
-        episode.event_count = Some(events.len() as u64);
-        episode.abandon_reason = Some(reason.to_owned());
-        self.experiences
-            .set_payload(&[id], episode_payload(&episode)?)?;
-        Ok(episode)
+        self.keys
+            .run(&format!("episodes/{id}/abandon"), key, &reason, |attempt| {
+                self.finish(id, attempt, key, |episode, _| {
+                    episode.status = EpisodeStatus::Abandoned;
+                    episode.abandon_reason = Some(reason.to_owned());
+                })
+            })
+    }
+
+    /// Moves a running episode to its end state with a compare-and-set on its record: of
+    /// two concurrent ends, one wins and the other finds the episode ended.
+    fn finish(
+        &self,
+        id: PointId,
+        attempt: Attempt,
+        key: Option<&str>,
+        end: impl Fn(&mut Episode, &[Event]),
+    ) -> Result<Episode> {
+        loop {
+            let current = self
+                .experiences
+                .read_versioned(id)?
+                .ok_or(EpisodeError::Unknown(id))?;
+            let mut episode: Episode = parse(id, current.record.payload.clone())?;
+            if episode.status != EpisodeStatus::Running {
+                let ended_by = current
+                    .record
+                    .payload
+                    .get("ended_by_key")
+                    .and_then(serde_json::Value::as_str);
+                if attempt == Attempt::Recovery && key.is_some() && ended_by == key {
+                    return Ok(episode);
+                }
+                return Err(EpisodeError::Ended {
+                    id,
+                    status: episode.status.name().to_owned(),
+                });
+            }
+            let events = self.events_of(id)?;
+            end(&mut episode, &events);
+            episode.ended_at = Some(now_ms().max(episode.started_at));
+            episode.event_count = Some(events.len() as u64);
+            let mut patch = episode_payload(&episode)?;
+            if let Some(key) = key {
+                patch.insert("ended_by_key".into(), key.into());
+            }
+            match self
+                .experiences
+                .compare_and_set_payload(id, patch, current.version)
+            {
+                Ok(_) => return Ok(episode),
+                // It changed meanwhile (most likely ended by another caller): look again.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// An episode with its events in order.
@@ -316,12 +501,6 @@ impl Episodes {
         Ok(found)
     }
 
-    fn lock(&self, id: PointId) -> std::sync::MutexGuard<'_, ()> {
-        self.stripes[(id.as_uuid().as_u128() % STRIPES as u128) as usize]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     fn episode(&self, id: PointId) -> Result<Episode> {
         let record = self
             .experiences
@@ -343,9 +522,9 @@ impl Episodes {
         Ok(episode)
     }
 
-    /// The next sequence number: from this process's cache, else counted from the store
-    /// (after a restart, every durable event counts).
-    fn next_seq(&self, id: PointId) -> Result<u64> {
+    /// Where the next event of `id` probably goes: after this process's last one, else
+    /// after the events stored (a first guess; the claim settles it).
+    fn expected_seq(&self, id: PointId) -> Result<u64> {
         if let Some(seq) = self
             .next_seq
             .lock()
@@ -357,11 +536,10 @@ impl Episodes {
         Ok(self.events.count(Some(&of_episode(id)))? as u64)
     }
 
-    fn bump_seq(&self, id: PointId, next: u64) {
-        self.next_seq
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, next);
+    fn expect_seq(&self, id: PointId, next: u64) {
+        let mut cache = self.next_seq.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = cache.entry(id).or_insert(next);
+        *entry = (*entry).max(next);
     }
 
     fn events_of(&self, id: PointId) -> Result<Vec<Event>> {
@@ -457,7 +635,7 @@ fn episode_payload(episode: &Episode) -> Result<Payload> {
     Ok(payload)
 }
 
-fn to_payload<T: serde::Serialize>(value: &T) -> Result<Payload> {
+fn to_payload<T: Serialize>(value: &T) -> Result<Payload> {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(_) | Err(_) => Err(EpisodeError::InvalidInput(

@@ -88,7 +88,7 @@ pub struct Event {
 }
 
 /// An episode with its events in order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeLog {
     /// Its id.
     pub id: PointId,
@@ -99,7 +99,7 @@ pub struct EpisodeLog {
 }
 
 /// Failed episodes that went wrong the same way.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailureGroup {
     /// Where they failed.
     pub failure: FailurePoint,
@@ -112,7 +112,7 @@ pub struct FailureGroup {
 }
 
 /// What went wrong in past failures, most frequent first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailureReport {
     /// Failed episodes in all.
     pub failed_episodes: usize,

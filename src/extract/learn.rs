@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ExtractError;
 use super::extract;
@@ -80,7 +80,7 @@ impl TaskContext {
 }
 
 /// One pattern learned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnedPattern {
     /// What was extracted.
     pub pattern: Pattern,
@@ -89,7 +89,7 @@ pub struct LearnedPattern {
 }
 
 /// What one winner taught.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Learned {
     /// The language the winner was parsed as.
     pub language: SourceLanguage,
@@ -143,7 +143,23 @@ pub fn extract_from_consensus(
     winner: &Candidate,
     task: &TaskContext,
 ) -> Result<Learned, LearnError> {
+    extract_from_consensus_with_key(memory, consensus, winner, task, None)
+}
+
+/// [`extract_from_consensus`] with an idempotency key: learning the same winner again
+/// with the same key (a retry) adds no sightings. Each extracted pattern is stored under a
+/// key derived from `key` and its position in the winner.
+pub fn extract_from_consensus_with_key(
+    memory: &Memory,
+    consensus: &ConsensusResult,
+    winner: &Candidate,
+    task: &TaskContext,
+    key: Option<&str>,
+) -> Result<Learned, LearnError> {
     let invalid = |message: String| LearnError::Memory(MemoryError::InvalidInput(message));
+    if let Some(key) = key {
+        crate::store::coord::idempotency::check_key(key).map_err(MemoryError::from)?;
+    }
     if winner.code.trim().is_empty() {
         return Err(invalid("the winner's code is empty".into()));
     }
@@ -171,7 +187,11 @@ pub fn extract_from_consensus(
         inputs.push((pattern, input));
     }
     let mut patterns = Vec::with_capacity(inputs.len());
-    for (pattern, input) in inputs {
+    for (position, (pattern, mut input)) in inputs.into_iter().enumerate() {
+        input.idempotency_key = key.map(|key| {
+            crate::store::PointId::from_content(&[key.as_bytes(), &position.to_le_bytes()])
+                .to_string()
+        });
         let stored = memory.store_pattern(input)?;
         patterns.push(LearnedPattern { pattern, stored });
     }

@@ -29,6 +29,16 @@ pub struct KnowledgeInput {
 
 /// Stores `input` in the collection of its category.
 pub fn add_custom_knowledge(memory: &Memory, input: KnowledgeInput) -> Result<Stored, MemoryError> {
+    add_custom_knowledge_with_key(memory, input, None)
+}
+
+/// [`add_custom_knowledge`] with an idempotency key: a retried store counts once.
+pub fn add_custom_knowledge_with_key(
+    memory: &Memory,
+    input: KnowledgeInput,
+    key: Option<&str>,
+) -> Result<Stored, MemoryError> {
+    let idempotency_key = key.map(str::to_owned);
     let invalid = |message: String| MemoryError::InvalidInput(message);
     let mut language = Language::Text;
     let mut tags: Vec<String> = Vec::new();
@@ -79,6 +89,7 @@ pub fn add_custom_knowledge(memory: &Memory, input: KnowledgeInput) -> Result<St
             pattern_type: input.category.name().to_owned(),
             tags,
             source,
+            idempotency_key,
             ..PatternInput::new(input.title, input.content, language)
         }),
         Category::BestPractice => memory.store_solution(SolutionInput {
@@ -86,6 +97,7 @@ pub fn add_custom_knowledge(memory: &Memory, input: KnowledgeInput) -> Result<St
             context,
             tags,
             source,
+            idempotency_key,
             ..SolutionInput::new(input.title, input.content)
         }),
         Category::CommonError => memory.store_error(ErrorInput {
@@ -93,6 +105,7 @@ pub fn add_custom_knowledge(memory: &Memory, input: KnowledgeInput) -> Result<St
             language,
             tags,
             source,
+            idempotency_key,
             ..ErrorInput::new(input.title, input.content, true)
         }),
     }

@@ -14,10 +14,10 @@ mod seed_file;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use category::{Category, UnknownCategory};
-pub use custom::{KnowledgeInput, add_custom_knowledge};
+pub use custom::{KnowledgeInput, add_custom_knowledge, add_custom_knowledge_with_key};
 pub use seed_file::{CodeBlock, MAX_SEED_BYTES, Problem, SeedEntry, parse};
 
 use crate::memory::{
@@ -79,7 +79,7 @@ pub struct SeedOptions {
 }
 
 /// What seeding found and did in one category.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryCounts {
     /// Seed files of this category.
     pub files: usize,
@@ -92,7 +92,7 @@ pub struct CategoryCounts {
 }
 
 /// An entry whose seed file is gone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Removed {
     /// The path its file had.
     pub path: String,
@@ -103,7 +103,7 @@ pub struct Removed {
 }
 
 /// The outcome of a seed run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedReport {
     /// The folder seeded.
     pub dir: PathBuf,
@@ -140,6 +140,18 @@ pub fn seed(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<SeedReport, KnowledgeError> {
     let entries = load_folder(dir)?;
+    seed_entries(memory, dir, &entries, options, progress)
+}
+
+/// Seeds entries already read and checked (from [`load_folder`] or [`parse_files`]); `dir`
+/// is what the report names as their folder.
+pub fn seed_entries(
+    memory: &Memory,
+    dir: &Path,
+    entries: &[SeedEntry],
+    options: SeedOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<SeedReport, KnowledgeError> {
     let existing = existing_seeds(memory)?;
     let mut report = SeedReport {
         dir: dir.to_path_buf(),
@@ -153,7 +165,7 @@ pub fn seed(
     let mut to_store = Vec::new();
     // Entries whose file changed category: (id, the collection they leave).
     let mut moved = Vec::new();
-    for entry in &entries {
+    for entry in entries {
         let id = entry_id(&entry.path);
         let counts = report.categories.entry(entry.category).or_default();
         counts.files += 1;
@@ -246,18 +258,16 @@ pub fn seed(
 
 /// Every seed file under `dir` (README.md files excepted), parsed and checked.
 pub fn load_folder(dir: &Path) -> Result<Vec<SeedEntry>, KnowledgeError> {
-    let mut files = Vec::new();
-    collect_files(dir, &mut files)?;
-    files.sort();
+    parse_files(&read_folder(dir)?)
+}
+
+/// Seed files given as (path relative to the seed folder, content), parsed and checked: all
+/// problems at once, or every entry.
+pub fn parse_files(files: &[(String, Vec<u8>)]) -> Result<Vec<SeedEntry>, KnowledgeError> {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
-    for file in files {
-        let relative = seed_file::relative_path(dir, &file);
-        let bytes = fs_err::read(&file).map_err(|e| KnowledgeError::Folder {
-            path: file.clone(),
-            message: e.to_string(),
-        })?;
-        match parse(&relative, &bytes) {
+    for (relative, bytes) in files {
+        match parse(relative, bytes) {
             Ok(entry) => entries.push(entry),
             Err(found) => problems.extend(found),
         }
@@ -266,6 +276,24 @@ pub fn load_folder(dir: &Path) -> Result<Vec<SeedEntry>, KnowledgeError> {
         return Err(KnowledgeError::Invalid(problems));
     }
     Ok(entries)
+}
+
+/// The seed files under `dir` (README.md files excepted) as (relative path, content), for
+/// sending them to a server that seeds them.
+pub fn read_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, KnowledgeError> {
+    let mut files = Vec::new();
+    collect_files(dir, &mut files)?;
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let bytes = fs_err::read(&file).map_err(|e| KnowledgeError::Folder {
+                path: file.clone(),
+                message: e.to_string(),
+            })?;
+            Ok((seed_file::relative_path(dir, &file), bytes))
+        })
+        .collect()
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), KnowledgeError> {

@@ -44,6 +44,9 @@ pub struct PatternInput {
     /// derives from it instead of from the code, so the same structure written with other
     /// names is one entry. Default: none.
     pub fingerprint: Option<String>,
+    /// Makes a retried store count once: stores of the same entry with the same key are
+    /// one sighting. Default: none (every store counts).
+    pub idempotency_key: Option<String>,
 }
 
 impl PatternInput {
@@ -59,6 +62,7 @@ impl PatternInput {
             source: "api".to_owned(),
             metrics: Metrics::new(),
             fingerprint: None,
+            idempotency_key: None,
         }
     }
 
@@ -93,6 +97,8 @@ pub struct SolutionInput {
     pub source: String,
     /// Measurements of this use; `success_rate` (default 1.0) is its outcome.
     pub metrics: Metrics,
+    /// Makes a retried store count once (see [`PatternInput::idempotency_key`]).
+    pub idempotency_key: Option<String>,
 }
 
 impl SolutionInput {
@@ -106,6 +112,7 @@ impl SolutionInput {
             tags: Vec::new(),
             source: "api".to_owned(),
             metrics: Metrics::new(),
+            idempotency_key: None,
         }
     }
 
@@ -136,6 +143,8 @@ pub struct ErrorInput {
     pub tags: Vec<String>,
     /// Who stores it. Default: `api`.
     pub source: String,
+    /// Makes a retried store count once (see [`PatternInput::idempotency_key`]).
+    pub idempotency_key: Option<String>,
 }
 
 impl ErrorInput {
@@ -149,6 +158,7 @@ impl ErrorInput {
             language: Language::Text,
             tags: Vec::new(),
             source: "api".to_owned(),
+            idempotency_key: None,
         }
     }
 

@@ -10,14 +10,15 @@ pub(crate) mod input;
 mod kind;
 mod language;
 mod normalize;
+pub mod observations;
 mod record;
 pub mod scoring;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 pub use error::{MemoryError, Result};
 pub use input::{
@@ -29,24 +30,28 @@ pub use language::{Language, UnknownLanguage};
 pub use normalize::normalize_error;
 pub use record::{CodePattern, ErrorResolution, Metrics, Solution, Track, Tracked};
 
+use self::observations::{Observation, Observations, observation_id};
 use crate::embed::Embedder;
+use crate::store::coord::{Hlc, IdempotencyKeys};
 use crate::store::{
-    Collection, Condition, Filter, Payload, Point, PointId, Query, SearchRequest, Store,
+    Collection, Condition, Filter, Payload, Point, PointId, Query, SearchRequest, Store, WriteMode,
 };
 
 /// What a store call did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stored {
     /// The entry's id, derived from its content.
     pub id: PointId,
-    /// Times it has now been stored.
+    /// Times it has been stored, counting every store acknowledged so far (by any server).
     pub seen_count: u64,
-    /// Whether this call created it (rather than updating an existing entry).
+    /// Whether this call's store is the entry's first (rather than one more sighting of an
+    /// existing entry). Exactly one store of an entry is its first, whatever the
+    /// concurrency, and a retry with the same idempotency key answers the same.
     pub created: bool,
 }
 
 /// A recalled entry with its scores.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recalled<T> {
     /// Its id.
     pub id: PointId,
@@ -59,7 +64,7 @@ pub struct Recalled<T> {
 }
 
 /// Counts of one collection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollectionStats {
     /// Which collection.
     pub kind: MemoryKind,
@@ -76,7 +81,7 @@ pub struct CollectionStats {
 }
 
 /// Counts of every collection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryStats {
     /// One entry per collection.
     pub collections: Vec<CollectionStats>,
@@ -110,8 +115,14 @@ impl MemoryStats {
                 let info = collection.info()?;
                 stats.entries = info.points;
                 stats.disk_bytes = info.disk_bytes;
-                stats.by_language = collection.facet("language", 1000)?.into_iter().collect();
-                stats.by_source = collection.facet("source", 1000)?.into_iter().collect();
+                stats.by_language = collection
+                    .facet("language", None, 1000)?
+                    .into_iter()
+                    .collect();
+                stats.by_source = collection
+                    .facet("source", None, 1000)?
+                    .into_iter()
+                    .collect();
             }
             collections.push(stats);
         }
@@ -119,8 +130,9 @@ impl MemoryStats {
     }
 }
 
-/// Number of lock stripes serialising read-modify-write updates of one entry.
-const STRIPES: usize = 64;
+/// The payload mark of a record whose counters come from observations (records stored
+/// before observations existed get a baseline observation on their next store).
+const OBSERVED: &str = "observed";
 
 /// How many candidates recall asks the store for per requested result, so that the success
 /// bonus can reorder near-ties from beyond the first page.
@@ -131,7 +143,8 @@ pub struct Memory {
     store: Store,
     embedder: Arc<dyn Embedder>,
     collections: [Collection; 4],
-    stripes: Vec<Mutex<()>>,
+    observations: Observations,
+    keys: IdempotencyKeys,
 }
 
 impl std::fmt::Debug for Memory {
@@ -140,10 +153,6 @@ impl std::fmt::Debug for Memory {
             .field("store", &self.store)
             .finish_non_exhaustive()
     }
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 impl Memory {
@@ -158,10 +167,11 @@ impl Memory {
             open(MemoryKind::Experience)?,
         ];
         Ok(Self {
+            observations: Observations::open(&store)?,
+            keys: IdempotencyKeys::open(&store)?,
             store,
             embedder,
             collections,
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }
 
@@ -204,27 +214,32 @@ impl Memory {
             ]),
         };
         let text = join(&[&input.name, &input.context, &input.code]);
-        let outcome = input::outcome(&input.metrics);
-        self.upsert_tracked(
+        let observation = Observation::one(
+            id,
+            MemoryKind::CodePattern,
+            input::outcome(&input.metrics),
+            input.tags.clone(),
+            input.context.clone(),
+            input.source.clone(),
+        );
+        let key = input.idempotency_key.clone();
+        self.store_observed(
             MemoryKind::CodePattern,
             id,
             &text,
-            |previous: Option<CodePattern>| {
-                let earlier = previous.map(|p| (p.track, p.tags, p.context));
-                let (track, tags, context) =
-                    carry_over(earlier, outcome, input.tags, input.context);
-                CodePattern {
-                    track,
-                    name: input.name,
-                    code: input.code,
-                    language: input.language,
-                    context,
-                    pattern_type: input.pattern_type,
-                    tags,
-                    source: input.source,
-                    metrics: input.metrics,
-                    fingerprint: input.fingerprint,
-                }
+            observation,
+            key.as_deref(),
+            |_: Option<CodePattern>, rollup| CodePattern {
+                track: rollup.track,
+                name: input.name,
+                code: input.code,
+                language: input.language,
+                context: rollup.context,
+                pattern_type: input.pattern_type,
+                tags: rollup.tags,
+                source: input.source,
+                metrics: input.metrics,
+                fingerprint: input.fingerprint,
             },
         )
     }
@@ -279,25 +294,30 @@ impl Memory {
             input.solution.trim().as_bytes(),
         ]);
         let text = join(&[&input.problem, &input.context, &input.solution]);
-        let outcome = input::outcome(&input.metrics);
-        self.upsert_tracked(
+        let observation = Observation::one(
+            id,
+            MemoryKind::Solution,
+            input::outcome(&input.metrics),
+            input.tags.clone(),
+            input.context.clone(),
+            input.source.clone(),
+        );
+        let key = input.idempotency_key.clone();
+        self.store_observed(
             MemoryKind::Solution,
             id,
             &text,
-            |previous: Option<Solution>| {
-                let earlier = previous.map(|p| (p.track, p.tags, p.context));
-                let (track, tags, context) =
-                    carry_over(earlier, outcome, input.tags, input.context);
-                Solution {
-                    track,
-                    problem: input.problem,
-                    solution: input.solution,
-                    language: input.language,
-                    context,
-                    tags,
-                    source: input.source,
-                    metrics: input.metrics,
-                }
+            observation,
+            key.as_deref(),
+            |_: Option<Solution>, rollup| Solution {
+                track: rollup.track,
+                problem: input.problem,
+                solution: input.solution,
+                language: input.language,
+                context: rollup.context,
+                tags: rollup.tags,
+                source: input.source,
+                metrics: input.metrics,
             },
         )
     }
@@ -322,28 +342,31 @@ impl Memory {
             input.resolution.trim().as_bytes(),
         ]);
         let text = join(&[&normalized, &normalize_error(&input.context)]);
-        let outcome = if input.success { 1.0 } else { 0.0 };
-        self.upsert_tracked(
+        let observation = Observation::one(
+            id,
+            MemoryKind::Error,
+            if input.success { 1.0 } else { 0.0 },
+            input.tags.clone(),
+            input.context.clone(),
+            input.source.clone(),
+        );
+        let key = input.idempotency_key.clone();
+        self.store_observed(
             MemoryKind::Error,
             id,
             &text,
-            |previous: Option<ErrorResolution>| {
-                let (first_message, earlier) = match previous {
-                    Some(p) => (p.error_message, Some((p.track, p.tags, p.context))),
-                    None => (input.message, None),
-                };
-                let (track, tags, context) =
-                    carry_over(earlier, outcome, input.tags, input.context);
-                ErrorResolution {
-                    track,
-                    error_message: first_message,
-                    normalized,
-                    context,
-                    resolution: input.resolution,
-                    language: input.language,
-                    tags,
-                    source: input.source,
-                }
+            observation,
+            key.as_deref(),
+            |previous: Option<ErrorResolution>, rollup| ErrorResolution {
+                track: rollup.track,
+                // The message as it was first stored; later ones normalise to the same text.
+                error_message: previous.map_or(input.message, |p| p.error_message),
+                normalized,
+                context: rollup.context,
+                resolution: input.resolution,
+                language: input.language,
+                tags: rollup.tags,
+                source: input.source,
             },
         )
     }
@@ -413,34 +436,97 @@ impl Memory {
         MemoryStats::collect(MemoryKind::ALL.map(|kind| (kind, Some(self.collection(kind)))))
     }
 
-    /// Reads `id`, builds the new record from it (or from nothing), embeds `text` and
-    /// stores the result, all under the id's lock stripe so that concurrent stores of one
-    /// entry in this process do not lose counts.
-    fn upsert_tracked<T, F>(
+    /// Stores one sighting of entry `id` once per idempotency key: a repeat with the same
+    /// key (and the same input) gets the first answer and counts nothing more.
+    fn store_observed<T, F>(
         &self,
         kind: MemoryKind,
         id: PointId,
         text: &str,
+        observation: Observation,
+        key: Option<&str>,
         build: F,
     ) -> Result<Stored>
     where
         T: Tracked + Serialize + DeserializeOwned,
-        F: FnOnce(Option<T>) -> T,
+        F: FnOnce(Option<T>, Aggregate) -> T,
+    {
+        let request = serde_json::json!({
+            "id": id,
+            "text": text,
+            "uses": observation.uses,
+            "success_milli": observation.success_milli,
+            "tags": observation.tags,
+            "context": observation.context,
+            "source": observation.source,
+        });
+        self.keys.run(
+            &format!("memory/{}", kind.collection()),
+            key,
+            &request,
+            |_| self.store_observed_once(kind, id, text, observation, key, build),
+        )
+    }
+
+    /// Stores one sighting of entry `id`: appends `observation` (under an id from `key`, so
+    /// that a retry after a crash counts once), aggregates the entry's observations, and
+    /// writes the record `build` makes from the earlier record and the aggregate, on
+    /// condition that the stored record counts fewer sightings (so a slower writer's older
+    /// aggregate never replaces a newer one). Safe for any number of writers in any number
+    /// of processes: no number is read, changed and written back.
+    fn store_observed_once<T, F>(
+        &self,
+        kind: MemoryKind,
+        id: PointId,
+        text: &str,
+        observation: Observation,
+        key: Option<&str>,
+        build: F,
+    ) -> Result<Stored>
+    where
+        T: Tracked + Serialize + DeserializeOwned,
+        F: FnOnce(Option<T>, Aggregate) -> T,
     {
         let collection = self.collection(kind);
         let vector = self.embedder.embed(text)?;
-        let stripe = &self.stripes[(id.as_uuid().as_u128() % STRIPES as u128) as usize];
-        let _guard = stripe
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let previous = match collection.get(&[id], false)?.into_iter().next() {
-            Some(record) => Some(parse::<T>(kind, id, record.payload)?),
+        let existing = collection.get(&[id], false)?.into_iter().next();
+        let previous = match existing {
+            Some(record) => {
+                let observed = record.payload.get(OBSERVED).is_some();
+                let previous: T = parse(kind, id, record.payload)?;
+                if !observed {
+                    self.record_baseline(kind, id, &previous)?;
+                }
+                Some(previous)
+            }
             None => None,
         };
-        let created = previous.is_none();
-        let record = build(previous);
-        let seen_count = record.track().seen_count;
-        let payload = match serde_json::to_value(&record) {
+        let observation_id = observation_id(kind, id, key);
+        self.observations.record(observation_id, &observation)?;
+        let rollup = self
+            .observations
+            .rollup(id)?
+            .ok_or_else(|| MemoryError::Corrupt {
+                collection: observations::OBSERVATIONS_COLLECTION.into(),
+                id: id.to_string(),
+                message: "an observation just written is not there".into(),
+            })?;
+        let seen_count = rollup.seen_count;
+        let record = build(
+            previous,
+            Aggregate {
+                track: Track {
+                    seen_count,
+                    success_count: rollup.success_count,
+                    success_rate: rollup.success_count / seen_count.max(1) as f64,
+                    created_at: rollup.created_at,
+                    updated_at: rollup.updated_at,
+                },
+                tags: rollup.tags,
+                context: rollup.context,
+            },
+        );
+        let mut payload = match serde_json::to_value(&record) {
             Ok(serde_json::Value::Object(map)) => map,
             Ok(_) | Err(_) => {
                 return Err(MemoryError::InvalidInput(
@@ -448,17 +534,56 @@ impl Memory {
                 ));
             }
         };
-        collection.upsert(vec![Point {
-            id,
-            vector,
-            text: text.to_owned(),
-            payload,
-        }])?;
+        payload.insert(OBSERVED.into(), true.into());
+        let fewer = Filter::all([Condition::below("seen_count", seen_count as f64)]);
+        collection.upsert_with(
+            vec![Point {
+                id,
+                vector,
+                text: text.to_owned(),
+                payload,
+            }],
+            WriteMode::Upsert,
+            Some(&fewer),
+        )?;
+        let created = self.observations.claim_creation(kind, id, observation_id)?;
         Ok(Stored {
             id,
             seen_count,
             created,
         })
+    }
+
+    /// Turns the counters of a record stored before observations existed into one
+    /// observation standing for all of them (the same id from every writer, so it is
+    /// written once however many do it).
+    fn record_baseline<T: Tracked>(
+        &self,
+        kind: MemoryKind,
+        id: PointId,
+        previous: &T,
+    ) -> Result<()> {
+        let track = previous.track();
+        if track.seen_count == 0 {
+            return Ok(());
+        }
+        let baseline = Observation {
+            target: id,
+            kind,
+            uses: track.seen_count,
+            success_milli: (track.success_count.max(0.0) * 1000.0).round() as u64,
+            tags: previous.tags().to_vec(),
+            has_context: !previous.context().trim().is_empty(),
+            context: previous.context().to_owned(),
+            at: Hlc::at_millis(track.created_at.saturating_mul(1000)),
+            source: "baseline".into(),
+        };
+        let baseline_id = PointId::from_content(&[
+            b"observation/baseline",
+            kind.collection().as_bytes(),
+            id.as_uuid().as_bytes(),
+        ]);
+        self.observations.record(baseline_id, &baseline)
     }
 
     fn recall<T>(
@@ -505,48 +630,12 @@ impl Memory {
     }
 }
 
-/// The evidence after one more use.
-fn advance(previous: Option<Track>, outcome: f64) -> Track {
-    match previous {
-        Some(mut track) => {
-            track.observe(outcome, now());
-            track
-        }
-        None => Track::first(outcome, now()),
-    }
-}
-
-/// What a store keeps from the entry's earlier stores: the evidence advances by one use,
-/// tags accumulate, and an empty context keeps the earlier one.
-fn carry_over(
-    earlier: Option<(Track, Vec<String>, String)>,
-    outcome: f64,
+/// What an entry's observations give its record: the counters, the tags of all its stores
+/// and the newest context.
+struct Aggregate {
+    track: Track,
     tags: Vec<String>,
     context: String,
-) -> (Track, Vec<String>, String) {
-    match earlier {
-        Some((track, earlier_tags, earlier_context)) => (
-            advance(Some(track), outcome),
-            merge_tags(earlier_tags, tags),
-            keep_unless_given(earlier_context, context),
-        ),
-        None => (advance(None, outcome), tags, context),
-    }
-}
-
-/// Tags accumulate across stores: the earlier ones, then new ones, without repeats.
-fn merge_tags(mut earlier: Vec<String>, new: Vec<String>) -> Vec<String> {
-    for tag in new {
-        if !earlier.contains(&tag) {
-            earlier.push(tag);
-        }
-    }
-    earlier
-}
-
-/// A store without a context keeps the one an earlier store gave.
-fn keep_unless_given(earlier: String, new: String) -> String {
-    if new.trim().is_empty() { earlier } else { new }
 }
 
 fn recall_filter(options: &RecallOptions) -> Filter {

@@ -36,20 +36,16 @@ impl Track {
             updated_at: now,
         }
     }
-
-    /// Adds one more use with `outcome`.
-    pub fn observe(&mut self, outcome: f64, now: i64) {
-        self.seen_count += 1;
-        self.success_count += outcome;
-        self.success_rate = self.success_count / self.seen_count as f64;
-        self.updated_at = now.max(self.updated_at);
-    }
 }
 
 /// Records that carry a [`Track`].
 pub trait Tracked {
     /// The entry's evidence.
     fn track(&self) -> &Track;
+    /// Its tags.
+    fn tags(&self) -> &[String];
+    /// Its context.
+    fn context(&self) -> &str;
 }
 
 /// A reusable code structure.
@@ -127,11 +123,27 @@ impl Tracked for CodePattern {
     fn track(&self) -> &Track {
         &self.track
     }
+
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    fn context(&self) -> &str {
+        &self.context
+    }
 }
 
 impl Tracked for Solution {
     fn track(&self) -> &Track {
         &self.track
+    }
+
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    fn context(&self) -> &str {
+        &self.context
     }
 }
 
@@ -139,22 +151,19 @@ impl Tracked for ErrorResolution {
     fn track(&self) -> &Track {
         &self.track
     }
+
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    fn context(&self) -> &str {
+        &self.context
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_track_counts_uses_and_the_mix_of_outcomes() {
-        let mut track = Track::first(1.0, 100);
-        track.observe(0.0, 200);
-        track.observe(1.0, 150);
-        assert_eq!(track.seen_count, 3);
-        assert!((track.success_rate - 2.0 / 3.0).abs() < 1e-12);
-        assert_eq!(track.created_at, 100);
-        assert_eq!(track.updated_at, 200, "clock skew never moves it back");
-    }
 
     #[test]
     fn records_flatten_the_track_into_the_payload() {

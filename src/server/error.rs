@@ -25,6 +25,9 @@ pub struct ApiError {
     pub hint: &'static str,
     /// Seconds to wait before retrying (overload).
     pub retry_after: Option<u64>,
+    /// Fields of the error object beyond code, message and hint (a conflict's
+    /// `current_version`).
+    pub details: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 #[derive(Serialize)]
@@ -37,6 +40,8 @@ struct Inner<'a> {
     code: &'a str,
     message: &'a str,
     hint: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -53,7 +58,16 @@ impl ApiError {
             message: message.into(),
             hint,
             retry_after: None,
+            details: None,
         }
+    }
+
+    /// The same error with one more field in its body.
+    pub fn with_detail(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.details
+            .get_or_insert_default()
+            .insert(name.to_owned(), value.into());
+        self
     }
 
     /// The request's content is invalid (a field's value, a limit).
@@ -107,6 +121,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: &self.message,
                 hint: self.hint,
+                details: self.details.as_deref(),
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
@@ -121,8 +136,68 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        match error {
+            StoreError::Conflict { current, .. } => {
+                return Self::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    message,
+                    "another writer changed it first: read the current version and retry",
+                )
+                .with_detail("current_version", current);
+            }
+            StoreError::Fenced { .. } => {
+                return Self::new(
+                    StatusCode::CONFLICT,
+                    "fenced",
+                    message,
+                    "a newer holder of the lease has written; acquire the lease again",
+                );
+            }
+            StoreError::LeaseHeld { expires_in_ms, .. } => {
+                return Self {
+                    retry_after: Some(expires_in_ms.div_ceil(1000).max(1)),
+                    ..Self::new(
+                        StatusCode::CONFLICT,
+                        "lease_held",
+                        message,
+                        "wait for it (wait_ms) or retry after the holder's expiry",
+                    )
+                    .with_detail("expires_in_ms", expires_in_ms)
+                };
+            }
+            StoreError::LeaseLost { .. } => {
+                return Self::new(
+                    StatusCode::CONFLICT,
+                    "lease_lost",
+                    message,
+                    "the lease lapsed or was released: acquire it again before writing",
+                );
+            }
+            StoreError::IdempotencyMismatch { .. } => {
+                return Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    message,
+                    "send a new Idempotency-Key for a new request",
+                );
+            }
+            StoreError::IdempotencyInProgress { .. } => {
+                return Self {
+                    retry_after: Some(1),
+                    ..Self::new(
+                        StatusCode::CONFLICT,
+                        "idempotency_in_progress",
+                        message,
+                        "the first request with this key is still running; retry later",
+                    )
+                };
+            }
+            _ => {}
+        }
         if error.is_caller_fault() {
-            Self::invalid(error.to_string())
+            Self::invalid(message)
         } else {
             tracing::error!("store: {error}");
             Self::new(

@@ -7,6 +7,7 @@
 
 pub mod error;
 mod guard;
+pub mod idempotency;
 mod json;
 mod metrics;
 mod routes;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -163,12 +164,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/learn"),
     ("POST", "/v1/knowledge"),
     ("POST", "/v1/knowledge/seed"),
+    ("POST", "/v1/leases/{name}/acquire"),
+    ("POST", "/v1/leases/{name}/renew"),
+    ("POST", "/v1/leases/{name}/release"),
+    ("GET", "/v1/leases/{name}"),
+    ("PUT", "/v1/leases/{name}/value"),
+    ("GET", "/v1/leases/{name}/value"),
     ("GET", "/v1/stats"),
 ];
 
 /// The application: every route behind its guards.
 pub fn router(engram: Engram, config: &ServerConfig) -> Router {
-    use routes::{episodes, extract, knowledge, memory};
+    use routes::{episodes, extract, knowledge, leases, memory};
     let metrics = Metrics::default();
     let state = AppState {
         engram,
@@ -197,6 +204,14 @@ pub fn router(engram: Engram, config: &ServerConfig) -> Router {
         .route("/v1/learn", post(extract::learn))
         .route("/v1/knowledge", post(knowledge::add))
         .route("/v1/knowledge/seed", post(knowledge::seed))
+        .route("/v1/leases/{name}/acquire", post(leases::acquire))
+        .route("/v1/leases/{name}/renew", post(leases::renew))
+        .route("/v1/leases/{name}/release", post(leases::release))
+        .route("/v1/leases/{name}", get(leases::state))
+        .route(
+            "/v1/leases/{name}/value",
+            put(leases::write_value).get(leases::read_value),
+        )
         .route("/v1/stats", get(memory::stats))
         .route("/metrics", get(prometheus))
         .with_state(state)
@@ -250,6 +265,19 @@ impl Server {
         })
     }
 
+    /// The address clients reach it at: the listen address, with loopback standing in for
+    /// an unspecified one (0.0.0.0 or ::).
+    fn reachable_addr(&self) -> Result<SocketAddr, ServeError> {
+        let mut addr = self.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        Ok(addr)
+    }
+
     /// The address it listens on (the real port when 0 was asked for).
     pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
         Ok(self.listener.local_addr()?)
@@ -262,6 +290,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let app = router(self.engram.clone(), &self.config);
+        // Commands run on the same data directory meanwhile send their requests here.
+        let addr = self.reachable_addr()?;
+        if let Err(error) = self.engram.memory().store().advertise(addr) {
+            tracing::warn!("cannot record the server's address in the lock file: {error}");
+        }
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;

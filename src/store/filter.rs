@@ -105,6 +105,12 @@ pub enum Condition {
         /// The bounds.
         range: Range,
     },
+    /// The field is missing, null or an empty array (Qdrant's `is_empty`): for writes that
+    /// accept points which never had the field.
+    IsEmpty {
+        /// The payload field.
+        field: String,
+    },
     /// The point's id is one of these.
     HasId(Vec<PointId>),
     /// A nested filter, for combinations such as `a AND (b OR c)`.
@@ -131,12 +137,47 @@ impl Condition {
         }
     }
 
+    /// `field < max` for a numeric field.
+    pub fn below(field: impl Into<String>, max: f64) -> Self {
+        Self::Range {
+            field: field.into(),
+            range: Range {
+                lt: Some(max),
+                ..Range::default()
+            },
+        }
+    }
+
+    /// `field <= max` for a numeric field.
+    pub fn at_most(field: impl Into<String>, max: f64) -> Self {
+        Self::Range {
+            field: field.into(),
+            range: Range {
+                lte: Some(max),
+                ..Range::default()
+            },
+        }
+    }
+
+    /// The field is missing, null or empty.
+    pub fn is_empty(field: impl Into<String>) -> Self {
+        Self::IsEmpty {
+            field: field.into(),
+        }
+    }
+
+    /// Holds when any of `conditions` holds (a nested `should`).
+    pub fn either(conditions: impl IntoIterator<Item = Condition>) -> Self {
+        Self::Filter(Box::new(Filter::any(conditions)))
+    }
+
     fn collect_fields<'a>(&'a self, fields: &mut Vec<&'a str>) {
         match self {
             Self::Keyword { field, .. }
             | Self::KeywordAny { field, .. }
             | Self::Integer { field, .. }
             | Self::Bool { field, .. }
+            | Self::IsEmpty { field }
             | Self::Range { field, .. } => fields.push(field),
             Self::HasId(_) => {}
             Self::Filter(filter) => fields.extend(filter.fields()),

@@ -5,6 +5,7 @@
 //!
 //! Domain modules speak this module's types; only the backends know Qdrant's.
 
+pub mod coord;
 mod edge;
 mod error;
 mod filter;
@@ -33,8 +34,8 @@ pub use schema::{
     validate_name,
 };
 pub use types::{
-    CollectionInfo, Hit, MAX_LIMIT, Payload, Point, PointId, Query, Record, SearchMode,
-    SearchRequest,
+    Applied, CollectionInfo, Hit, MAX_LIMIT, Order, Payload, Point, PointId, Query, Record,
+    SearchMode, SearchRequest, WriteMode,
 };
 
 /// A store: the embedded default or a Qdrant server.
@@ -50,6 +51,22 @@ impl Store {
     /// Opens the embedded store in `dir` with default options.
     pub fn open_edge(dir: &Path) -> Result<Self> {
         EdgeStore::open(dir, EdgeOptions::default()).map(Self::Edge)
+    }
+
+    /// Opens the embedded store in `dir` with default options, waiting up to `timeout` for
+    /// another process holding it to let go.
+    pub fn open_edge_waiting(dir: &Path, timeout: std::time::Duration) -> Result<Self> {
+        EdgeStore::open_waiting(dir, EdgeOptions::default(), timeout).map(Self::Edge)
+    }
+
+    /// Tells other engram commands on the same data directory that this process serves the
+    /// HTTP API at `addr` (embedded store; nothing to do for a server store, which any
+    /// number of processes share).
+    pub fn advertise(&self, addr: std::net::SocketAddr) -> Result<()> {
+        match self {
+            Self::Edge(store) => store.advertise(addr),
+            Self::Remote(_) => Ok(()),
+        }
     }
 
     /// Connects to a Qdrant server or cluster.
@@ -130,11 +147,64 @@ pub enum Collection {
 }
 
 impl Collection {
+    /// The collection's name (without a deployment namespace).
+    pub fn name(&self) -> String {
+        match self {
+            Self::Edge(c) => c.spec().name,
+            Self::Remote(c) => c.spec().name.clone(),
+        }
+    }
+
     /// Stores points, replacing those with the same ids. Durable when it returns.
     pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
         match self {
             Self::Edge(c) => c.upsert(points),
             Self::Remote(c) => c.upsert(points),
+        }
+    }
+
+    /// Stores the points that `mode` and `condition` let through: Qdrant's conditional
+    /// upsert (`update_mode`; `update_filter`, which applies to points that exist). The check
+    /// and the write are one step for the backend (under the write lock on Edge, in the
+    /// shard's write order on a server); only Edge can say how many points were written
+    /// ([`Applied`]): otherwise read back, as [`coord`] does.
+    pub fn upsert_with(
+        &self,
+        points: Vec<Point>,
+        mode: WriteMode,
+        condition: Option<&Filter>,
+    ) -> Result<Applied> {
+        match self {
+            Self::Edge(c) => c.upsert_with(points, mode, condition).map(Applied::Points),
+            Self::Remote(c) => c
+                .upsert_with(points, mode, condition)
+                .map(|()| Applied::Unknown),
+        }
+    }
+
+    /// Deletes those of `ids` that pass `condition`, in one step with the check.
+    pub fn delete_if(&self, ids: &[PointId], condition: &Filter) -> Result<Applied> {
+        match self {
+            Self::Edge(c) => c.delete_if(ids, condition).map(Applied::Points),
+            Self::Remote(c) => c.delete_if(ids, condition).map(|()| Applied::Unknown),
+        }
+    }
+
+    /// Sets payload fields on those of `ids` that pass `condition`, in one step with the
+    /// check; the fields `payload` does not mention are kept.
+    pub fn set_payload_if(
+        &self,
+        ids: &[PointId],
+        payload: Payload,
+        condition: &Filter,
+    ) -> Result<Applied> {
+        match self {
+            Self::Edge(c) => c
+                .set_payload_if(ids, payload, condition)
+                .map(Applied::Points),
+            Self::Remote(c) => c
+                .set_payload_if(ids, payload, condition)
+                .map(|()| Applied::Unknown),
         }
     }
 
@@ -184,11 +254,31 @@ impl Collection {
         }
     }
 
-    /// The most frequent values of an indexed keyword field and their point counts.
-    pub fn facet(&self, field: &str, limit: usize) -> Result<Vec<(String, usize)>> {
+    /// The most frequent values of an indexed keyword or integer field among the points
+    /// passing `filter`, and their exact point counts, most frequent first.
+    pub fn facet(
+        &self,
+        field: &str,
+        filter: Option<&Filter>,
+        limit: usize,
+    ) -> Result<Vec<(String, usize)>> {
         match self {
-            Self::Edge(c) => c.facet(field, limit),
-            Self::Remote(c) => c.facet(field, limit),
+            Self::Edge(c) => c.facet(field, filter, limit),
+            Self::Remote(c) => c.facet(field, filter, limit),
+        }
+    }
+
+    /// The first `limit` points passing `filter`, in the order of an indexed numeric field
+    /// (ties in no particular order), without vectors.
+    pub fn scroll_ordered(
+        &self,
+        filter: Option<&Filter>,
+        order: &Order,
+        limit: usize,
+    ) -> Result<Vec<Record>> {
+        match self {
+            Self::Edge(c) => c.scroll_ordered(filter, order, limit),
+            Self::Remote(c) => c.scroll_ordered(filter, order, limit),
         }
     }
 

@@ -174,6 +174,57 @@ impl SearchRequest {
     }
 }
 
+/// How a conditional write treats points that exist and points that do not: Qdrant's
+/// `update_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Insert new points; replace existing ones that pass the condition.
+    Upsert,
+    /// Insert new points; leave existing ones alone (create-if-absent).
+    InsertOnly,
+    /// Replace existing points that pass the condition; never insert.
+    UpdateOnly,
+}
+
+/// What a conditional write did, as far as the backend tells: Qdrant Edge knows how many
+/// points passed the condition; a Qdrant server does not say (read back to find out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// This many points were written.
+    Points(usize),
+    /// The backend does not report it.
+    Unknown,
+}
+
+/// The order of an ordered scroll: by a numeric payload field (which needs an integer or
+/// float index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// The payload field.
+    pub field: String,
+    /// Largest first instead of smallest first.
+    pub descending: bool,
+}
+
+impl Order {
+    /// Smallest `field` first.
+    pub fn ascending(field: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            descending: false,
+        }
+    }
+
+    /// Largest `field` first.
+    pub fn descending(field: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            descending: true,
+        }
+    }
+}
+
 /// The largest `limit` a search or scroll accepts.
 pub const MAX_LIMIT: usize = 10_000;
 

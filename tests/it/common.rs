@@ -142,3 +142,40 @@ pub fn success_stdout(output: &std::process::Output) -> String {
     );
     String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
 }
+
+/// Starts `command` (an `engram serve … --listen 127.0.0.1:0`); returns the child, its base
+/// URL and the rest of its log as it comes.
+pub fn serve(
+    mut command: std::process::Command,
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .env("ENGRAM_LOG", "engram=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn engram serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, url) = std::sync::mpsc::channel();
+    let (log_tx, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent && let Some(at) = line.find("http://127.0.0.1:") {
+                let rest = &line[at..];
+                let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+                let _ = found.send(rest[..end].to_owned());
+                sent = true;
+            }
+            let _ = log_tx.send(line);
+        }
+    });
+    let base = url
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the server announces its address");
+    (child, base, log)
+}

@@ -11,5 +11,6 @@ mod knowledge;
 mod memory;
 mod parity;
 mod provision;
+mod scale_out;
 mod server;
 mod store;

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use super::super::error::ApiError;
+use super::super::idempotency::IdempotencyKey;
 use super::super::json::{ApiJson, ApiQuery};
 use super::super::{AppState, Reply, blocking};
 use crate::episodes::{Episode, EpisodeLog, FailureReport};
@@ -104,10 +105,13 @@ fn episode_id(text: &str) -> Result<PointId, ApiError> {
 
 pub async fn start(
     State(state): State<AppState>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<StartRequest>,
 ) -> Reply<Started> {
     blocking(&state, move |e| {
-        let id = e.episodes().start_episode(&request.task, request.context)?;
+        let id =
+            e.episodes()
+                .start_episode_with_key(&request.task, request.context, key.as_deref())?;
         Ok(Started { id })
     })
     .await
@@ -116,6 +120,7 @@ pub async fn start(
 pub async fn record(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<EventRequest>,
 ) -> Reply<Recorded> {
     let id = episode_id(&id)?;
@@ -123,9 +128,13 @@ pub async fn record(
         let data = request
             .data
             .unwrap_or_else(|| serde_json::Value::Object(Payload::new()));
-        let sequence =
-            e.episodes()
-                .record_event(id, &request.event_type, &request.agent_role, data)?;
+        let sequence = e.episodes().record_event_with_key(
+            id,
+            &request.event_type,
+            &request.agent_role,
+            data,
+            key.as_deref(),
+        )?;
         Ok(Recorded { sequence })
     })
     .await
@@ -134,12 +143,17 @@ pub async fn record(
 pub async fn end(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<EndRequest>,
 ) -> Reply<Episode> {
     let id = episode_id(&id)?;
     blocking(&state, move |e| {
-        Ok(e.episodes()
-            .end_episode(id, request.success, request.metrics)?)
+        Ok(e.episodes().end_episode_with_key(
+            id,
+            request.success,
+            request.metrics,
+            key.as_deref(),
+        )?)
     })
     .await
 }
@@ -147,11 +161,13 @@ pub async fn end(
 pub async fn abandon(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<AbandonRequest>,
 ) -> Reply<Episode> {
     let id = episode_id(&id)?;
     blocking(&state, move |e| {
-        Ok(e.episodes().abandon_episode(id, &request.reason)?)
+        Ok(e.episodes()
+            .abandon_episode_with_key(id, &request.reason, key.as_deref())?)
     })
     .await
 }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::super::error::ApiError;
+use super::super::idempotency::IdempotencyKey;
 use super::super::json::ApiJson;
 use super::super::{AppState, Reply, blocking};
 use super::optional_language;
@@ -90,6 +91,7 @@ pub async fn extract(
 
 pub async fn learn(
     State(state): State<AppState>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<LearnRequest>,
 ) -> Reply<Learned> {
     let winner = Candidate {
@@ -106,11 +108,12 @@ pub async fn learn(
         metrics: request.metrics,
     };
     blocking(&state, move |e| {
-        Ok(learn::extract_from_consensus(
+        Ok(learn::extract_from_consensus_with_key(
             e.memory(),
             &consensus,
             &winner,
             &task,
+            key.as_deref(),
         )?)
     })
     .await

@@ -4,6 +4,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::super::error::ApiError;
+use super::super::idempotency::IdempotencyKey;
 use super::super::json::ApiJson;
 use super::super::{AppState, Reply, blocking};
 use super::{language, optional_language};
@@ -123,6 +124,7 @@ async fn recall<T: Send + 'static>(
 
 pub async fn store_pattern(
     State(state): State<AppState>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<PatternRequest>,
 ) -> Reply<Stored> {
     let input = PatternInput {
@@ -131,6 +133,7 @@ pub async fn store_pattern(
         tags: request.tags,
         source: request.source.unwrap_or_else(|| API_SOURCE.to_owned()),
         metrics: request.metrics,
+        idempotency_key: key.0,
         ..PatternInput::new(request.name, request.code, language(&request.language)?)
     };
     blocking(&state, move |e| Ok(e.memory().store_pattern(input)?)).await
@@ -145,6 +148,7 @@ pub async fn recall_patterns(
 
 pub async fn store_solution(
     State(state): State<AppState>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<SolutionRequest>,
 ) -> Reply<Stored> {
     let language = optional_language(request.language.as_deref())?;
@@ -154,6 +158,7 @@ pub async fn store_solution(
         tags: request.tags,
         source: request.source.unwrap_or_else(|| API_SOURCE.to_owned()),
         metrics: request.metrics,
+        idempotency_key: key.0,
         ..SolutionInput::new(request.problem, request.solution)
     };
     blocking(&state, move |e| Ok(e.memory().store_solution(input)?)).await
@@ -168,6 +173,7 @@ pub async fn recall_solutions(
 
 pub async fn store_error(
     State(state): State<AppState>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<ErrorRequest>,
 ) -> Reply<Stored> {
     let language = optional_language(request.language.as_deref())?;
@@ -176,6 +182,7 @@ pub async fn store_error(
         context: request.context,
         tags: request.tags,
         source: request.source.unwrap_or_else(|| API_SOURCE.to_owned()),
+        idempotency_key: key.0,
         ..ErrorInput::new(request.message, request.resolution, request.success)
     };
     blocking(&state, move |e| Ok(e.memory().store_error(input)?)).await

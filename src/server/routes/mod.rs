@@ -3,6 +3,7 @@
 pub mod episodes;
 pub mod extract;
 pub mod knowledge;
+pub mod leases;
 pub mod memory;
 
 use super::error::ApiError;

@@ -149,6 +149,10 @@ fn condition_to_edge(condition: &Condition) -> Result<EdgeCondition> {
                 },
             )))
         }
+        Condition::IsEmpty { field } => Ok(EdgeCondition::Field(FieldCondition::new_is_empty(
+            field_path(field)?,
+            true,
+        ))),
         Condition::HasId(ids) => Ok(EdgeCondition::HasId(HasIdCondition::from_iter(
             ids.iter().copied().map(id_to_edge),
         ))),

@@ -26,11 +26,12 @@ use std::thread::JoinHandle;
 
 use qdrant_edge::external::ordered_float::OrderedFloat;
 use qdrant_edge::{
-    CountRequest, CreateIndex, Distance, EdgeConfig, EdgeOptimizersConfig, EdgeShard,
+    CountRequest, CreateIndex, Direction, Distance, EdgeConfig, EdgeOptimizersConfig, EdgeShard,
     EdgeSparseVectorParams, EdgeVectorParams, FacetRequest, FacetValue, FieldIndexOperations,
-    HnswIndexConfig, Modifier, NamedQuery, PayloadOps, PointInsertOperations, PointOperations,
-    PointStructPersisted, QueryEnum, QueryRequest, ScoredPoint, ScoringQuery, ScrollRequest,
-    SearchParams, SetPayloadOp, UpdateOperation, VectorInternal, WithPayloadInterface, WithVector,
+    HnswIndexConfig, Modifier, NamedQuery, OrderBy, OrderByInterface, PayloadOps,
+    PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, QueryRequest,
+    ScoredPoint, ScoringQuery, ScrollRequest, SearchParams, SetPayloadOp, UpdateOperation,
+    VectorInternal, WithPayloadInterface, WithVector,
 };
 
 use self::convert::{
@@ -39,13 +40,15 @@ use self::convert::{
 };
 use self::oplog::{LoggedOp, LoggedPoint, OpLog};
 use super::error::{Result, StoreError};
-use super::filter::Filter;
+use super::filter::{Condition, Filter};
 use super::fusion;
 use super::index::IndexOptions;
 use super::keyword::{KeywordEncoder, SparseVector};
 use super::lock::DirLock;
 use super::schema::{CollectionSpec, DENSE_VECTOR, KEYWORD_VECTOR, validate_name};
-use super::types::{CollectionInfo, Hit, Payload, Point, PointId, Query, Record, SearchRequest};
+use super::types::{
+    CollectionInfo, Hit, Order, Payload, Point, PointId, Query, Record, SearchRequest, WriteMode,
+};
 use super::validate;
 
 const COLLECTIONS_DIR: &str = "collections";
@@ -103,7 +106,20 @@ impl EdgeStore {
     /// Opens (creating it if needed) the data directory `dir`; fails at once if another
     /// process has it open.
     pub fn open(dir: &Path, options: EdgeOptions) -> Result<Self> {
-        let lock = DirLock::acquire(dir)?;
+        Self::with_lock(dir, options, DirLock::acquire(dir)?)
+    }
+
+    /// Opens `dir` like [`EdgeStore::open`], waiting up to `timeout` for another process
+    /// holding it to let go.
+    pub fn open_waiting(
+        dir: &Path,
+        options: EdgeOptions,
+        timeout: std::time::Duration,
+    ) -> Result<Self> {
+        Self::with_lock(dir, options, DirLock::acquire_waiting(dir, timeout)?)
+    }
+
+    fn with_lock(dir: &Path, options: EdgeOptions, lock: DirLock) -> Result<Self> {
         let collections = dir.join(COLLECTIONS_DIR);
         fs_err::create_dir_all(&collections)
             .map_err(|e| StoreError::io("create", &collections, e))?;
@@ -119,6 +135,11 @@ impl EdgeStore {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Records in the lock file that this process serves engram's HTTP API at `addr`.
+    pub fn advertise(&self, addr: std::net::SocketAddr) -> Result<()> {
+        self.lock.advertise(addr)
     }
 
     /// The collection `spec` names, created with that schema on first use; an existing
@@ -444,6 +465,54 @@ impl EdgeCollection {
         if points.is_empty() {
             return Ok(());
         }
+        let logged = self.prepare(points)?;
+        let count = logged.len();
+        self.write(LoggedOp::Upsert(logged))?;
+        self.after_points_written(count);
+        Ok(())
+    }
+
+    /// Stores the `points` that `mode` and `condition` let through (Qdrant's conditional
+    /// upsert: `update_mode` and `update_filter`, the condition applying to points that
+    /// exist). The check and the write happen under the collection's write lock, so no other
+    /// write comes between them. Returns how many points were written.
+    pub fn upsert_with(
+        &self,
+        points: Vec<Point>,
+        mode: WriteMode,
+        condition: Option<&Filter>,
+    ) -> Result<usize> {
+        if points.is_empty() {
+            return Ok(0);
+        }
+        if let Some(condition) = condition {
+            filter_to_edge(condition)?;
+        }
+        let logged = self.prepare(points)?;
+        let written = self.write_with(|| {
+            let ids: Vec<PointId> = logged.iter().map(|p| p.id).collect();
+            let existing = self.existing(&ids)?;
+            let passing = match condition {
+                Some(condition) => self.matching(&ids, condition)?,
+                None => existing.clone(),
+            };
+            let kept: Vec<LoggedPoint> = logged
+                .iter()
+                .filter(|p| match mode {
+                    WriteMode::Upsert => !existing.contains(&p.id) || passing.contains(&p.id),
+                    WriteMode::InsertOnly => !existing.contains(&p.id),
+                    WriteMode::UpdateOnly => passing.contains(&p.id),
+                })
+                .cloned()
+                .collect();
+            Ok((!kept.is_empty()).then_some(LoggedOp::Upsert(kept)))
+        })?;
+        self.after_points_written(written);
+        Ok(written)
+    }
+
+    /// Validates points and turns them into log records (vectors checked, BM25 computed).
+    fn prepare(&self, points: Vec<Point>) -> Result<Vec<LoggedPoint>> {
         let dimension = read_lock(&self.spec).dimension;
         let mut logged = Vec::with_capacity(points.len());
         for point in points {
@@ -458,10 +527,50 @@ impl EdgeCollection {
                 payload_json,
             });
         }
-        let count = logged.len();
-        self.write(LoggedOp::Upsert(logged))?;
-        self.after_points_written(count);
-        Ok(())
+        Ok(logged)
+    }
+
+    /// Which of `ids` are stored (callers hold the gate).
+    fn existing(&self, ids: &[PointId]) -> Result<std::collections::HashSet<PointId>> {
+        let edge_ids: Vec<_> = ids.iter().copied().map(id_to_edge).collect();
+        Ok(self
+            .shard
+            .retrieve(
+                &edge_ids,
+                Some(WithPayloadInterface::Bool(false)),
+                Some(WithVector::Bool(false)),
+            )
+            .map_err(edge_error)?
+            .into_iter()
+            .map(|r| id_from_edge(r.id))
+            .collect())
+    }
+
+    /// Which of `ids` are stored and pass `condition` (callers hold the gate).
+    fn matching(
+        &self,
+        ids: &[PointId],
+        condition: &Filter,
+    ) -> Result<std::collections::HashSet<PointId>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let filter = Filter::all([
+            Condition::HasId(ids.to_vec()),
+            Condition::Filter(Box::new(condition.clone())),
+        ]);
+        let (records, _) = self
+            .shard
+            .scroll(ScrollRequest {
+                offset: None,
+                limit: Some(ids.len()),
+                filter: Some(filter_to_edge(&filter)?),
+                with_payload: Some(WithPayloadInterface::Bool(false)),
+                with_vector: WithVector::Bool(false),
+                order_by: None,
+            })
+            .map_err(edge_error)?;
+        Ok(records.into_iter().map(|r| id_from_edge(r.id)).collect())
     }
 
     /// Reads points by id; missing ids are skipped. Results follow the order of `ids`.
@@ -500,6 +609,19 @@ impl EdgeCollection {
         self.write(LoggedOp::Delete(ids.to_vec()))
     }
 
+    /// Deletes those of `ids` that pass `condition`, checked under the write lock. Returns
+    /// how many were deleted.
+    pub fn delete_if(&self, ids: &[PointId], condition: &Filter) -> Result<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        filter_to_edge(condition)?;
+        self.write_with(|| {
+            let matching: Vec<PointId> = self.matching(ids, condition)?.into_iter().collect();
+            Ok((!matching.is_empty()).then_some(LoggedOp::Delete(matching)))
+        })
+    }
+
     /// Deletes every point that passes `filter`.
     pub fn delete_by_filter(&self, filter: &Filter) -> Result<()> {
         if filter.is_empty() {
@@ -521,6 +643,29 @@ impl EdgeCollection {
         self.write(LoggedOp::SetPayload {
             ids: ids.to_vec(),
             payload_json,
+        })
+    }
+
+    /// Sets payload fields on those of `ids` that pass `condition`, checked under the write
+    /// lock. Returns how many points were changed.
+    pub fn set_payload_if(
+        &self,
+        ids: &[PointId],
+        payload: Payload,
+        condition: &Filter,
+    ) -> Result<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        filter_to_edge(condition)?;
+        let payload_json = serde_json::to_string(&payload)
+            .map_err(|e| StoreError::InvalidInput(format!("payload: {e}")))?;
+        self.write_with(|| {
+            let matching: Vec<PointId> = self.matching(ids, condition)?.into_iter().collect();
+            Ok((!matching.is_empty()).then(|| LoggedOp::SetPayload {
+                ids: matching,
+                payload_json: payload_json.clone(),
+            }))
         })
     }
 
@@ -561,17 +706,24 @@ impl EdgeCollection {
         ))
     }
 
-    /// The most frequent values of an indexed keyword field, with how many points hold each.
-    pub fn facet(&self, field: &str, limit: usize) -> Result<Vec<(String, usize)>> {
+    /// The most frequent values of an indexed keyword or integer field among the points
+    /// passing `filter`, with how many points hold each (exact counts).
+    pub fn facet(
+        &self,
+        field: &str,
+        filter: Option<&Filter>,
+        limit: usize,
+    ) -> Result<Vec<(String, usize)>> {
         super::schema::validate_field(field)?;
         validate::limit(limit)?;
+        let filter = filter.map(filter_to_edge).transpose()?;
         let _gate = read_lock(&self.gate);
         let response = self
             .shard
             .facet(FacetRequest {
                 key: field_path(field)?,
                 limit,
-                filter: None,
+                filter,
                 exact: true,
             })
             .map_err(edge_error)?;
@@ -586,6 +738,46 @@ impl EdgeCollection {
                     FacetValue::Bool(b) => b.to_string(),
                 };
                 (value, hit.count)
+            })
+            .collect())
+    }
+
+    /// The first `limit` points passing `filter` in the order of a numeric field.
+    pub fn scroll_ordered(
+        &self,
+        filter: Option<&Filter>,
+        order: &Order,
+        limit: usize,
+    ) -> Result<Vec<Record>> {
+        validate::limit(limit)?;
+        super::schema::validate_field(&order.field)?;
+        let filter = filter.map(filter_to_edge).transpose()?;
+        let _gate = read_lock(&self.gate);
+        let (records, _) = self
+            .shard
+            .scroll(ScrollRequest {
+                offset: None,
+                limit: Some(limit),
+                filter,
+                with_payload: Some(WithPayloadInterface::Bool(true)),
+                with_vector: WithVector::Bool(false),
+                order_by: Some(OrderByInterface::Struct(OrderBy {
+                    key: field_path(&order.field)?,
+                    direction: Some(if order.descending {
+                        Direction::Desc
+                    } else {
+                        Direction::Asc
+                    }),
+                    start_from: None,
+                })),
+            })
+            .map_err(edge_error)?;
+        Ok(records
+            .into_iter()
+            .map(|r| Record {
+                id: id_from_edge(r.id),
+                payload: payload_from_edge(r.payload),
+                vector: None,
             })
             .collect())
     }
@@ -686,18 +878,34 @@ impl EdgeCollection {
     }
 
     fn write(&self, op: LoggedOp) -> Result<()> {
-        {
+        self.write_with(|| Ok(Some(op))).map(|_| ())
+    }
+
+    /// Logs and applies the operation `build` decides on, with writes serialised: `build`
+    /// runs under the log's lock, so what it reads from the shard is what the operation
+    /// applies to (conditional writes check their condition here). Returns the number of
+    /// points the operation names (upserted, deleted or changed; 0 for the others).
+    fn write_with(&self, build: impl FnOnce() -> Result<Option<LoggedOp>>) -> Result<usize> {
+        let upserted = {
             let _gate = read_lock(&self.gate);
             let mut log = lock(&self.oplog);
+            let Some(op) = build()? else {
+                return Ok(0);
+            };
             log.append(&op)?;
             self.apply(&op)?;
-        }
+            match &op {
+                LoggedOp::Upsert(points) => points.len(),
+                LoggedOp::Delete(ids) | LoggedOp::SetPayload { ids, .. } => ids.len(),
+                LoggedOp::DeleteByFilter(_) | LoggedOp::CreateIndex(_) => 0,
+            }
+        };
         if lock(&self.oplog).len() >= self.options.checkpoint_bytes
             && let Ok(maintenance) = self.maintenance.try_lock()
         {
             self.checkpoint_locked(&maintenance)?;
         }
-        Ok(())
+        Ok(upserted)
     }
 
     fn after_points_written(&self, count: usize) {

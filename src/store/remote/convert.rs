@@ -88,6 +88,7 @@ fn condition_to_remote(condition: &Condition) -> Result<QCondition> {
                 },
             )
         }
+        Condition::IsEmpty { field } => QCondition::is_empty(field.clone()),
         Condition::HasId(ids) => QCondition::has_id(ids.iter().copied().map(id_to_remote)),
         Condition::Filter(inner) => QCondition::from(convert_filter(inner)?),
     })

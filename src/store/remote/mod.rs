@@ -18,10 +18,11 @@ use qdrant_client::qdrant::{
     self, CollectionStatus, CountPointsBuilder, CreateCollectionBuilder,
     CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FacetCountsBuilder,
     FieldType, GetPointsBuilder, HnswConfigDiffBuilder, Modifier, NamedVectors,
-    OptimizersConfigDiffBuilder, PointStruct, PointsIdsList, QueryBatchPointsBuilder,
-    QueryPointsBuilder, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder,
-    SetPayloadPointsBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
-    UpsertPointsBuilder, VectorInput, VectorParamsBuilder, VectorsConfigBuilder,
+    OptimizersConfigDiffBuilder, OrderByBuilder, PointStruct, PointsIdsList,
+    QueryBatchPointsBuilder, QueryPointsBuilder, ScoredPoint, ScrollPointsBuilder,
+    SearchParamsBuilder, SetPayloadPointsBuilder, SparseVectorParamsBuilder,
+    SparseVectorsConfigBuilder, UpsertPointsBuilder, VectorInput, VectorParamsBuilder,
+    VectorsConfigBuilder,
 };
 use qdrant_client::{Qdrant, QdrantError};
 
@@ -31,12 +32,14 @@ use self::convert::{
     filter_to_remote, id_from_remote, id_to_remote, payload_from_remote, payload_to_remote,
 };
 use super::error::{Result, StoreError};
-use super::filter::Filter;
+use super::filter::{Condition, Filter};
 use super::fusion;
 use super::index::IndexOptions;
 use super::keyword::{KeywordEncoder, SparseVector};
 use super::schema::{CollectionSpec, DENSE_VECTOR, FieldKind, KEYWORD_VECTOR, validate_name};
-use super::types::{CollectionInfo, Hit, Payload, Point, PointId, Query, Record, SearchRequest};
+use super::types::{
+    CollectionInfo, Hit, Order, Payload, Point, PointId, Query, Record, SearchRequest, WriteMode,
+};
 use super::validate;
 
 /// Key of the collection metadata entry that holds engram's spec.
@@ -64,6 +67,12 @@ pub struct RemoteConfig {
     /// Index settings of new collections and the search-time beam width; the same defaults
     /// as the embedded store, so both answer alike.
     pub index: IndexOptions,
+    /// Copies of each shard kept on a cluster, for new collections (default: the server's).
+    pub replication_factor: Option<u32>,
+    /// Replicas that must acknowledge a write, for new collections (default: the server's).
+    pub write_consistency_factor: Option<u32>,
+    /// Shards of new collections (default: the server's).
+    pub shard_number: Option<u32>,
 }
 
 impl RemoteConfig {
@@ -78,6 +87,9 @@ impl RemoteConfig {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(10),
             index: IndexOptions::default(),
+            replication_factor: None,
+            write_consistency_factor: None,
+            shard_number: None,
         }
     }
 }
@@ -238,6 +250,12 @@ impl RemoteStore {
         })
     }
 
+    /// Another connection to the same server with the same settings (a second engram
+    /// server, as tests and benchmarks need it).
+    pub fn reconnect(&self) -> Result<Self> {
+        Self::connect(self.shared.config.clone())
+    }
+
     /// The state of the circuit breaker.
     pub fn breaker_status(&self) -> BreakerStatus {
         self.shared.breaker.status()
@@ -283,6 +301,15 @@ impl RemoteStore {
                 .metadata(HashMap::from([(SPEC_METADATA.to_owned(), spec_json)]));
             if spec.has_vectors() {
                 request = request.vectors_config(vectors);
+            }
+            if let Some(factor) = shared.config.replication_factor {
+                request = request.replication_factor(factor);
+            }
+            if let Some(factor) = shared.config.write_consistency_factor {
+                request = request.write_consistency_factor(factor);
+            }
+            if let Some(shards) = shared.config.shard_number {
+                request = request.shard_number(shards);
             }
             match shared.call("create collection", || {
                 shared.client.create_collection(request.clone())
@@ -407,6 +434,20 @@ impl std::fmt::Debug for RemoteCollection {
     }
 }
 
+/// Writes go through each shard's primary replica in one order (`strong`), so that a
+/// conditional write's check and every other write to the shard are serialised.
+fn strong() -> qdrant::WriteOrdering {
+    qdrant::WriteOrdering {
+        r#type: qdrant::WriteOrderingType::Strong as i32,
+    }
+}
+
+/// Point reads (get, scroll, count, facet) answer what a majority of replicas hold, so that
+/// reading back after a strongly ordered write sees it (DESIGN.md, coordination rule 8).
+fn majority() -> qdrant::read_consistency::Value {
+    qdrant::read_consistency::Value::Type(qdrant::ReadConsistencyType::Majority as i32)
+}
+
 fn field_type(kind: FieldKind) -> FieldType {
     match kind {
         FieldKind::Keyword => FieldType::Keyword,
@@ -428,6 +469,11 @@ fn schema_type(kind: FieldKind) -> qdrant::PayloadSchemaType {
 }
 
 impl RemoteCollection {
+    /// The spec the collection was opened with.
+    pub fn spec(&self) -> &CollectionSpec {
+        &self.spec
+    }
+
     fn info_raw(&self) -> Result<qdrant::CollectionInfo> {
         let shared = &self.shared;
         let response = shared.call("collection info", || {
@@ -535,6 +581,54 @@ impl RemoteCollection {
     /// Stores points, replacing those with the same ids; acknowledged by the server once
     /// applied (`wait=true`).
     pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
+        let structs = self.point_structs(points)?;
+        let shared = &self.shared;
+        for chunk in structs.chunks(UPSERT_CHUNK) {
+            let request = UpsertPointsBuilder::new(&self.name, chunk.to_vec())
+                .wait(true)
+                .ordering(strong());
+            shared.call("upsert", || shared.client.upsert_points(request.clone()))?;
+        }
+        Ok(())
+    }
+
+    /// Qdrant's conditional upsert: `update_mode`, and `update_filter` for points that
+    /// exist, checked by the server in the shard's write order. The server does not say which
+    /// points were written; callers that need to know read back.
+    pub fn upsert_with(
+        &self,
+        points: Vec<Point>,
+        mode: WriteMode,
+        condition: Option<&Filter>,
+    ) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let condition = condition.map(filter_to_remote).transpose()?;
+        let structs = self.point_structs(points)?;
+        let update_mode = match mode {
+            WriteMode::Upsert => qdrant::UpdateMode::Upsert,
+            WriteMode::InsertOnly => qdrant::UpdateMode::InsertOnly,
+            WriteMode::UpdateOnly => qdrant::UpdateMode::UpdateOnly,
+        };
+        let shared = &self.shared;
+        for chunk in structs.chunks(UPSERT_CHUNK) {
+            let mut request = UpsertPointsBuilder::new(&self.name, chunk.to_vec())
+                .wait(true)
+                .ordering(strong())
+                .update_mode(update_mode);
+            if let Some(condition) = &condition {
+                request = request.update_filter(condition.clone());
+            }
+            shared.call("conditional upsert", || {
+                shared.client.upsert_points(request.clone())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Validates points and turns them into the server's points (BM25 computed here).
+    fn point_structs(&self, points: Vec<Point>) -> Result<Vec<PointStruct>> {
         let mut structs = Vec::with_capacity(points.len());
         for point in points {
             validate::vector(&point.vector, self.spec.dimension, &point.id)?;
@@ -555,12 +649,7 @@ impl RemoteCollection {
                 payload_to_remote(point.payload),
             ));
         }
-        let shared = &self.shared;
-        for chunk in structs.chunks(UPSERT_CHUNK) {
-            let request = UpsertPointsBuilder::new(&self.name, chunk.to_vec()).wait(true);
-            shared.call("upsert", || shared.client.upsert_points(request.clone()))?;
-        }
-        Ok(())
+        Ok(structs)
     }
 
     /// Reads points by id, skipping unknown ids, in the order of `ids`.
@@ -573,7 +662,8 @@ impl RemoteCollection {
             &self.name,
             ids.iter().copied().map(id_to_remote).collect::<Vec<_>>(),
         )
-        .with_payload(true);
+        .with_payload(true)
+        .read_consistency(majority());
         if with_vectors && self.spec.has_vectors() {
             request = request.with_vectors(qdrant::VectorsSelector {
                 names: vec![DENSE_VECTOR.to_owned()],
@@ -602,8 +692,27 @@ impl RemoteCollection {
             .points(PointsIdsList {
                 ids: ids.iter().copied().map(id_to_remote).collect(),
             })
-            .wait(true);
+            .wait(true)
+            .ordering(strong());
         shared.call("delete points", || {
+            shared.client.delete_points(request.clone())
+        })?;
+        Ok(())
+    }
+
+    /// Deletes those of `ids` that pass `condition`, checked by the server in the shard's
+    /// write order.
+    pub fn delete_if(&self, ids: &[PointId], condition: &Filter) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let selector = filter_to_remote(&of_ids(ids, condition))?;
+        let shared = &self.shared;
+        let request = DeletePointsBuilder::new(&self.name)
+            .points(selector)
+            .wait(true)
+            .ordering(strong());
+        shared.call("conditional delete", || {
             shared.client.delete_points(request.clone())
         })?;
         Ok(())
@@ -619,7 +728,8 @@ impl RemoteCollection {
         let shared = &self.shared;
         let request = DeletePointsBuilder::new(&self.name)
             .points(filter_to_remote(filter)?)
-            .wait(true);
+            .wait(true)
+            .ordering(strong());
         shared.call("delete by filter", || {
             shared.client.delete_points(request.clone())
         })?;
@@ -636,8 +746,32 @@ impl RemoteCollection {
             .points_selector(PointsIdsList {
                 ids: ids.iter().copied().map(id_to_remote).collect(),
             })
-            .wait(true);
+            .wait(true)
+            .ordering(strong());
         shared.call("set payload", || shared.client.set_payload(request.clone()))?;
+        Ok(())
+    }
+
+    /// Sets payload fields on those of `ids` that pass `condition`, checked by the server in
+    /// the shard's write order.
+    pub fn set_payload_if(
+        &self,
+        ids: &[PointId],
+        payload: Payload,
+        condition: &Filter,
+    ) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let selector = filter_to_remote(&of_ids(ids, condition))?;
+        let shared = &self.shared;
+        let request = SetPayloadPointsBuilder::new(&self.name, payload_to_remote(payload))
+            .points_selector(selector)
+            .wait(true)
+            .ordering(strong());
+        shared.call("conditional set payload", || {
+            shared.client.set_payload(request.clone())
+        })?;
         Ok(())
     }
 
@@ -652,7 +786,8 @@ impl RemoteCollection {
         validate::limit(limit)?;
         let mut request = ScrollPointsBuilder::new(&self.name)
             .limit(limit as u32)
-            .with_payload(true);
+            .with_payload(true)
+            .read_consistency(majority());
         if let Some(filter) = filter {
             request = request.filter(filter_to_remote(filter)?);
         }
@@ -684,14 +819,24 @@ impl RemoteCollection {
         Ok((records, next))
     }
 
-    /// The most frequent values of an indexed keyword field, with how many points hold each.
-    pub fn facet(&self, field: &str, limit: usize) -> Result<Vec<(String, usize)>> {
+    /// The most frequent values of an indexed keyword or integer field among the points
+    /// passing `filter`, with how many points hold each (exact counts).
+    pub fn facet(
+        &self,
+        field: &str,
+        filter: Option<&Filter>,
+        limit: usize,
+    ) -> Result<Vec<(String, usize)>> {
         super::schema::validate_field(field)?;
         validate::limit(limit)?;
         let shared = &self.shared;
-        let request = FacetCountsBuilder::new(&self.name, field)
+        let mut request = FacetCountsBuilder::new(&self.name, field)
             .limit(limit as u64)
-            .exact(true);
+            .exact(true)
+            .read_consistency(majority());
+        if let Some(filter) = filter {
+            request = request.filter(filter_to_remote(filter)?);
+        }
         let response = shared.call("facet", || shared.client.facet(request.clone()))?;
         Ok(response
             .hits
@@ -708,9 +853,48 @@ impl RemoteCollection {
             .collect())
     }
 
+    /// The first `limit` points passing `filter` in the order of a numeric field.
+    pub fn scroll_ordered(
+        &self,
+        filter: Option<&Filter>,
+        order: &Order,
+        limit: usize,
+    ) -> Result<Vec<Record>> {
+        validate::limit(limit)?;
+        super::schema::validate_field(&order.field)?;
+        let direction = if order.descending {
+            qdrant::Direction::Desc
+        } else {
+            qdrant::Direction::Asc
+        };
+        let mut request = ScrollPointsBuilder::new(&self.name)
+            .limit(limit as u32)
+            .with_payload(true)
+            .read_consistency(majority())
+            .order_by(OrderByBuilder::new(&order.field).direction(direction as i32));
+        if let Some(filter) = filter {
+            request = request.filter(filter_to_remote(filter)?);
+        }
+        let shared = &self.shared;
+        let response = shared.call("ordered scroll", || shared.client.scroll(request.clone()))?;
+        response
+            .result
+            .into_iter()
+            .map(|point| {
+                Ok(Record {
+                    id: id_from_remote(point.id)?,
+                    payload: payload_from_remote(point.payload),
+                    vector: None,
+                })
+            })
+            .collect()
+    }
+
     /// How many points pass `filter`.
     pub fn count(&self, filter: Option<&Filter>) -> Result<usize> {
-        let mut request = CountPointsBuilder::new(&self.name).exact(true);
+        let mut request = CountPointsBuilder::new(&self.name)
+            .exact(true)
+            .read_consistency(majority());
         if let Some(filter) = filter {
             request = request.filter(filter_to_remote(filter)?);
         }
@@ -862,6 +1046,14 @@ impl RemoteCollection {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+}
+
+/// `HasId(ids) AND condition`: a conditional write's point selector.
+fn of_ids(ids: &[PointId], condition: &Filter) -> Filter {
+    Filter::all([
+        Condition::HasId(ids.to_vec()),
+        Condition::Filter(Box::new(condition.clone())),
+    ])
 }
 
 fn hit(point: ScoredPoint, dense: bool) -> Result<Hit> {

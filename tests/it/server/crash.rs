@@ -2,8 +2,7 @@
 //! (checked after a restart), and SIGTERM lets an in-flight request finish, flushes the
 //! store and exits cleanly.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -13,35 +12,11 @@ use serde_json::json;
 
 use crate::common::engram_at;
 
-/// Starts `engram serve` on a free loopback port; returns the child, its base URL and the
-/// rest of its log as it comes.
+/// Starts `engram serve` on a free loopback port in `home`.
 fn serve(home: &std::path::Path) -> (Child, String, mpsc::Receiver<String>) {
-    let mut child = engram_at(home)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("ENGRAM_LOG", "engram=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn engram serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (found, url) = mpsc::channel();
-    let (log_tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent && let Some(at) = line.find("http://127.0.0.1:") {
-                let rest = &line[at..];
-                let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-                let _ = found.send(rest[..end].to_owned());
-                sent = true;
-            }
-            let _ = log_tx.send(line);
-        }
-    });
-    let base = url
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the server announces its address");
-    (child, base, log)
+    let mut command = engram_at(home);
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    crate::common::serve(command)
 }
 
 #[test]

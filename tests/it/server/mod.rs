@@ -5,6 +5,7 @@
 
 mod auth;
 mod bad_input;
+mod coordination;
 mod crash;
 mod limits;
 mod openapi;
@@ -130,12 +131,51 @@ impl TestServer {
 
     /// `POST path` with raw bytes and a content type, with the server's key if it has one.
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Answer {
-        let mut request = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .content_type(content_type);
+        self.send("POST", path, content_type, body, &[])
+    }
+
+    /// `POST path` with a JSON body and extra headers.
+    pub fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
+        self.send(
+            "POST",
+            path,
+            "application/json",
+            body.to_string().as_bytes(),
+            headers,
+        )
+    }
+
+    /// `PUT path` with a JSON body.
+    pub fn put(&self, path: &str, body: &Value) -> Answer {
+        self.send(
+            "PUT",
+            path,
+            "application/json",
+            body.to_string().as_bytes(),
+            &[],
+        )
+    }
+
+    /// A request with a body, the server's key if it has one, and extra headers.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let mut request = match method {
+            "PUT" => self.agent.put(url),
+            _ => self.agent.post(url),
+        }
+        .content_type(content_type);
         if let Some(key) = &self.key {
             request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         Self::answer(request.send(body))
     }

@@ -38,6 +38,8 @@ fn the_document_lists_exactly_the_routes_and_its_examples_are_accepted() {
 
     let s = TestServer::start();
     assert_eq!(s.get("/openapi.json").body, doc);
+    // The lease the lease examples act on: (token, epoch) while held.
+    let mut held: Option<(Value, Value)> = None;
     for (method, template) in ROUTES {
         let operation = &doc["paths"][template][method.to_lowercase()];
         let path = if template.contains("{id}") {
@@ -48,17 +50,31 @@ fn the_document_lists_exactly_the_routes_and_its_examples_are_accepted() {
             let id = started.body["id"].as_str().expect("id").to_owned();
             template.replace("{id}", &id)
         } else {
-            (*template).to_owned()
+            template.replace("{name}", "examples")
         };
+        let mut example =
+            operation["requestBody"]["content"]["application/json"]["example"].clone();
+        if example.get("token").is_some() {
+            // Renewing, releasing and writing need the token and epoch of a lease held now.
+            let (token, epoch) = held.get_or_insert_with(|| {
+                let granted = s.post("/v1/leases/examples/acquire", &json!({"ttl_ms": 60_000}));
+                assert_eq!(granted.status, 200, "{:?}", granted.body);
+                (granted.body["token"].clone(), granted.body["epoch"].clone())
+            });
+            example["token"] = token.clone();
+            example["epoch"] = epoch.clone();
+        }
         let answer = match *method {
             "GET" => s.get(&path),
             _ => {
-                let example = &operation["requestBody"]["content"]["application/json"]["example"];
                 assert!(
                     !example.is_null(),
                     "{method} {template} has a request example"
                 );
-                s.post(&path, example)
+                match *method {
+                    "PUT" => s.put(&path, &example),
+                    _ => s.post(&path, &example),
+                }
             }
         };
         assert_eq!(
@@ -66,6 +82,12 @@ fn the_document_lists_exactly_the_routes_and_its_examples_are_accepted() {
             "{method} {template}: the documented example was refused: {:?}",
             answer.body
         );
+        if template.ends_with("/acquire") {
+            held = Some((answer.body["token"].clone(), answer.body["epoch"].clone()));
+        }
+        if template.ends_with("/release") {
+            held = None;
+        }
         assert!(
             operation["responses"]["200"].is_object(),
             "{method} {template} documents its answer"

@@ -1,7 +1,10 @@
 //! The store: one conformance suite over both backends, durability under SIGKILL, and the
 //! one-writer lock.
 
+#[macro_use]
+mod fixture;
 mod conformance;
+mod coordination;
 mod durability;
 mod reference;
 mod remote;

@@ -40,6 +40,8 @@ fn holds(condition: &Condition, id: PointId, payload: &Payload) -> bool {
         Condition::Range { field, range } => values(payload, field)
             .iter()
             .any(|v| v.as_f64().is_some_and(|x| range.contains(x))),
+        // Qdrant's is_empty: missing, null or [] (an array of nulls too).
+        Condition::IsEmpty { field } => values(payload, field).iter().all(|v| v.is_null()),
         Condition::HasId(ids) => ids.contains(&id),
         Condition::Filter(inner) => passes(inner, id, payload),
     }

@@ -1,0 +1,529 @@
+//! Where a command's memory work happens: in this process over the store, or, when an
+//! `engram serve` holds the embedded data directory, at that server over HTTP (the lock file
+//! names its address), so that commands run beside a server are served instead of refused.
+//! Without a server, a command waits up to `--lock-timeout` for the process holding the
+//! directory to let go (loading the model meanwhile), and then fails with exit 1.
+//!
+//! Both sides answer with the same types, so a command prints the same whichever side did
+//! the work.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engram::Engram;
+use engram::config::{Config, Overrides, StoreConfig};
+use engram::embed::{EmbedderOptions, SentenceEmbedder};
+use engram::episodes::{Episode, EpisodeLog, FailureReport};
+use engram::extract::{Candidate, ConsensusResult, Learned, TaskContext};
+use engram::knowledge::{KnowledgeInput, SeedOptions, SeedReport};
+use engram::memory::{
+    CodePattern, ErrorInput, ErrorResolution, MemoryStats, Metrics, PatternInput, RecallOptions,
+    Recalled, Solution, SolutionInput, Stored,
+};
+use engram::store::{DirLock, EdgeOptions, EdgeStore, Payload, PointId, Store, StoreError};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::args::Cli;
+use super::{Failure, exit};
+
+/// The memory a command works on.
+pub enum Session {
+    /// This process holds the store.
+    Local(Engram),
+    /// The `engram serve` holding the data directory does the work.
+    Server(ServerClient),
+}
+
+/// Opens the memory `cli` names: the server holding its data directory if there is one,
+/// else the store itself (waiting for the directory up to the lock timeout).
+pub fn open(cli: &Cli) -> Result<Session, Failure> {
+    let config = cli.resolve_config()?;
+    let StoreConfig::Edge(dir) = &config.store else {
+        return Ok(Session::Local(Engram::open(&config)?));
+    };
+    if let Some(server) = server_for(&config) {
+        return Ok(Session::Server(server));
+    }
+    // Load the model before taking the directory, so that it is held as briefly as possible.
+    let embedder = SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
+    let deadline = Instant::now() + config.lock_timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match EdgeStore::open(dir, EdgeOptions::default()) {
+            Ok(store) => {
+                return Ok(Session::Local(Engram::with(
+                    Store::Edge(store),
+                    Arc::new(embedder),
+                )?));
+            }
+            Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                if let Some(addr) = DirLock::server(dir) {
+                    return Ok(Session::Server(ServerClient::new(addr, &config)));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(StoreError::Locked { dir, holder, .. }) => {
+                return Err(Failure::from(StoreError::Locked {
+                    dir,
+                    holder,
+                    waited_ms: u64::try_from(config.lock_timeout.as_millis()).unwrap_or(u64::MAX),
+                }));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// The `engram serve` holding the embedded data directory `config` names, if one does.
+pub fn server_for(config: &Config) -> Option<ServerClient> {
+    match &config.store {
+        StoreConfig::Edge(dir) => DirLock::server(dir).map(|addr| ServerClient::new(addr, config)),
+        StoreConfig::Remote(_) => None,
+    }
+}
+
+/// engram's HTTP API as the CLI uses it.
+pub struct ServerClient {
+    base: String,
+    key: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl ServerClient {
+    fn new(addr: SocketAddr, config: &Config) -> Self {
+        tracing::info!(
+            "the data directory is held by engram serve at http://{addr}; sending the request there"
+        );
+        // The key the server wants: ENGRAM_API_KEYS, else the config file's.
+        let key = Overrides::from_env()
+            .api_keys
+            .and_then(|keys| keys.into_iter().next())
+            .or_else(|| config.server.api_keys.first().cloned());
+        Self {
+            base: format!("http://{addr}"),
+            key,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(120)))
+                .build()
+                .into(),
+        }
+    }
+
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, Failure> {
+        let url = format!("{}{path}", self.base);
+        let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
+        let response = match (method, body) {
+            ("GET", _) => {
+                let mut request = self.agent.get(&url);
+                if let Some(auth) = &auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+            (_, body) => {
+                let mut request = self.agent.post(&url).content_type("application/json");
+                if let Some(auth) = &auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.send(body.unwrap_or(Value::Null).to_string())
+            }
+        };
+        let mut response = response.map_err(|error| Failure {
+            code: exit::INTERNAL,
+            error: anyhow::anyhow!("engram serve at {} did not answer: {error}", self.base),
+        })?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|error| Failure {
+                code: exit::INTERNAL,
+                error: anyhow::anyhow!(
+                    "reading the answer of engram serve at {}: {error}",
+                    self.base
+                ),
+            })?;
+        if status == 200 {
+            return serde_json::from_str(&text).map_err(|error| Failure {
+                code: exit::INTERNAL,
+                error: anyhow::anyhow!(
+                    "engram serve at {} answered {path} with unexpected JSON: {error}",
+                    self.base
+                ),
+            });
+        }
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let field = |name: &str| body["error"][name].as_str().unwrap_or("").to_owned();
+        let message = match body["error"]["message"].as_str() {
+            Some(message) => format!("{message} ({}; {})", field("code"), field("hint")),
+            None => format!("HTTP {status}: {text}"),
+        };
+        Err(Failure {
+            // The server's verdict decides the exit code: its 4xx are the caller's fault.
+            code: if (400..500).contains(&status) {
+                exit::USAGE
+            } else {
+                exit::INTERNAL
+            },
+            error: anyhow::anyhow!("{message} (from engram serve at {})", self.base),
+        })
+    }
+
+    /// The server's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Entries per collection, language and source, as the server counts them.
+    pub fn stats(&self) -> Result<MemoryStats, Failure> {
+        self.get("/v1/stats")
+    }
+
+    fn post<T: DeserializeOwned>(&self, path: &str, body: Value) -> Result<T, Failure> {
+        self.call("POST", path, Some(body))
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+        self.call("GET", path, None)
+    }
+}
+
+fn recall_body(query: &str, options: &RecallOptions) -> Value {
+    json!({
+        "query": query,
+        "limit": options.limit,
+        "language": options.language.map(|l| l.name()),
+        "tags": options.tags,
+        "source": options.source,
+        "min_success_rate": options.min_success_rate,
+    })
+}
+
+fn metrics(metrics: &Metrics) -> Value {
+    serde_json::to_value(metrics).unwrap_or_else(|_| json!({}))
+}
+
+impl Session {
+    /// Stores a code pattern.
+    pub fn store_pattern(&self, input: PatternInput) -> Result<Stored, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.memory().store_pattern(input)?),
+            Self::Server(server) => server.post(
+                "/v1/patterns",
+                json!({
+                    "name": input.name,
+                    "code": input.code,
+                    "language": input.language.name(),
+                    "context": input.context,
+                    "pattern_type": input.pattern_type,
+                    "tags": input.tags,
+                    "source": input.source,
+                    "metrics": metrics(&input.metrics),
+                }),
+            ),
+        }
+    }
+
+    /// Stores a solution.
+    pub fn store_solution(&self, input: SolutionInput) -> Result<Stored, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.memory().store_solution(input)?),
+            Self::Server(server) => server.post(
+                "/v1/solutions",
+                json!({
+                    "problem": input.problem,
+                    "solution": input.solution,
+                    "language": input.language.name(),
+                    "context": input.context,
+                    "tags": input.tags,
+                    "source": input.source,
+                    "metrics": metrics(&input.metrics),
+                }),
+            ),
+        }
+    }
+
+    /// Stores an error resolution.
+    pub fn store_error(&self, input: ErrorInput) -> Result<Stored, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.memory().store_error(input)?),
+            Self::Server(server) => server.post(
+                "/v1/errors",
+                json!({
+                    "message": input.message,
+                    "resolution": input.resolution,
+                    "success": input.success,
+                    "context": input.context,
+                    "language": input.language.name(),
+                    "tags": input.tags,
+                    "source": input.source,
+                }),
+            ),
+        }
+    }
+
+    /// Adds custom knowledge.
+    pub fn add_knowledge(&self, input: KnowledgeInput) -> Result<Stored, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram::knowledge::add_custom_knowledge(
+                engram.memory(),
+                input,
+            )?),
+            Self::Server(server) => server.post(
+                "/v1/knowledge",
+                json!({
+                    "title": input.title,
+                    "content": input.content,
+                    "knowledge_type": input.category.name(),
+                    "metadata": input.metadata,
+                }),
+            ),
+        }
+    }
+
+    /// Code patterns matching `query`.
+    pub fn recall_patterns(
+        &self,
+        query: &str,
+        options: &RecallOptions,
+    ) -> Result<Vec<Recalled<CodePattern>>, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.memory().recall_patterns(query, options)?),
+            Self::Server(server) => server.post("/v1/patterns/recall", recall_body(query, options)),
+        }
+    }
+
+    /// Solutions matching `query`.
+    pub fn recall_solutions(
+        &self,
+        query: &str,
+        options: &RecallOptions,
+    ) -> Result<Vec<Recalled<Solution>>, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.memory().recall_solutions(query, options)?),
+            Self::Server(server) => {
+                server.post("/v1/solutions/recall", recall_body(query, options))
+            }
+        }
+    }
+
+    /// Error resolutions matching `query`.
+    pub fn recall_errors(
+        &self,
+        query: &str,
+        options: &RecallOptions,
+    ) -> Result<Vec<Recalled<ErrorResolution>>, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.memory().recall_errors(query, options)?),
+            Self::Server(server) => server.post("/v1/errors/recall", recall_body(query, options)),
+        }
+    }
+
+    /// Learns from a consensus winner.
+    pub fn learn(
+        &self,
+        consensus: &ConsensusResult,
+        winner: &Candidate,
+        task: &TaskContext,
+    ) -> Result<Learned, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram::extract::learn::extract_from_consensus(
+                engram.memory(),
+                consensus,
+                winner,
+                task,
+            )?),
+            Self::Server(server) => server.post(
+                "/v1/learn",
+                json!({
+                    "code": winner.code,
+                    "language": winner.language,
+                    "file_name": winner.file_name,
+                    "task": task.description,
+                    "tags": task.tags,
+                    "metrics": metrics(&consensus.metrics),
+                }),
+            ),
+        }
+    }
+
+    /// Seeds the knowledge base from the files of `dir`.
+    pub fn seed(
+        &self,
+        dir: &std::path::Path,
+        options: SeedOptions,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<SeedReport, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram::knowledge::seed(
+                engram.memory(),
+                dir,
+                options,
+                progress,
+            )?),
+            Self::Server(server) => {
+                let files: Vec<Value> = engram::knowledge::read_folder(dir)?
+                    .into_iter()
+                    .map(|(path, bytes)| {
+                        json!({"path": path, "content": String::from_utf8_lossy(&bytes)})
+                    })
+                    .collect();
+                let mut report: SeedReport = server.post(
+                    "/v1/knowledge/seed",
+                    json!({"dry_run": options.dry_run, "prune": options.prune, "files": files}),
+                )?;
+                report.dir = dir.to_path_buf();
+                Ok(report)
+            }
+        }
+    }
+
+    /// Starts an episode.
+    pub fn start_episode(&self, task: &str, context: Payload) -> Result<PointId, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.episodes().start_episode(task, context)?),
+            Self::Server(server) => {
+                let started: Value =
+                    server.post("/v1/episodes", json!({"task": task, "context": context}))?;
+                serde_json::from_value(started["id"].clone()).map_err(|e| Failure {
+                    code: exit::INTERNAL,
+                    error: anyhow::anyhow!("engram serve returned no episode id: {e}"),
+                })
+            }
+        }
+    }
+
+    /// Records an event.
+    pub fn record_event(
+        &self,
+        id: PointId,
+        event_type: &str,
+        role: &str,
+        data: Value,
+    ) -> Result<u64, Failure> {
+        match self {
+            Self::Local(engram) => {
+                Ok(engram.episodes().record_event(id, event_type, role, data)?)
+            }
+            Self::Server(server) => {
+                let recorded: Value = server.post(
+                    &format!("/v1/episodes/{id}/events"),
+                    json!({"event_type": event_type, "agent_role": role, "data": data}),
+                )?;
+                recorded["sequence"].as_u64().ok_or_else(|| Failure {
+                    code: exit::INTERNAL,
+                    error: anyhow::anyhow!("engram serve returned no sequence number"),
+                })
+            }
+        }
+    }
+
+    /// Ends an episode.
+    pub fn end_episode(
+        &self,
+        id: PointId,
+        success: bool,
+        metrics_: Metrics,
+    ) -> Result<Episode, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.episodes().end_episode(id, success, metrics_)?),
+            Self::Server(server) => server.post(
+                &format!("/v1/episodes/{id}/end"),
+                json!({"success": success, "metrics": metrics(&metrics_)}),
+            ),
+        }
+    }
+
+    /// Abandons an episode.
+    pub fn abandon_episode(&self, id: PointId, reason: &str) -> Result<Episode, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.episodes().abandon_episode(id, reason)?),
+            Self::Server(server) => server.post(
+                &format!("/v1/episodes/{id}/abandon"),
+                json!({"reason": reason}),
+            ),
+        }
+    }
+
+    /// An episode with its events.
+    pub fn get_episode(&self, id: PointId) -> Result<EpisodeLog, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.episodes().get_episode(id)?),
+            Self::Server(server) => server.get(&format!("/v1/episodes/{id}")),
+        }
+    }
+
+    /// The running episodes, oldest first.
+    pub fn running_episodes(&self) -> Result<Vec<(PointId, Episode)>, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.episodes().running_episodes()?),
+            Self::Server(server) => {
+                #[derive(serde::Deserialize)]
+                struct Running {
+                    id: PointId,
+                    episode: Episode,
+                }
+                let running: Vec<Running> = server.get("/v1/episodes")?;
+                Ok(running.into_iter().map(|r| (r.id, r.episode)).collect())
+            }
+        }
+    }
+
+    /// Ended episodes like `task`.
+    pub fn recall_episodes(
+        &self,
+        task: &str,
+        limit: usize,
+        success_only: bool,
+    ) -> Result<Vec<Recalled<Episode>>, Failure> {
+        match self {
+            Self::Local(engram) => {
+                Ok(engram
+                    .episodes()
+                    .recall_similar_episodes(task, limit, success_only)?)
+            }
+            Self::Server(server) => server.post(
+                "/v1/episodes/recall",
+                json!({"task": task, "limit": limit, "success_only": success_only}),
+            ),
+        }
+    }
+
+    /// Failure analysis.
+    pub fn analyze_failures(&self, limit: usize) -> Result<FailureReport, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.episodes().analyze_failures(limit)?),
+            Self::Server(server) => server.get(&format!("/v1/episodes/failures?limit={limit}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recall_bodies_name_every_option() {
+        let options = RecallOptions {
+            limit: 3,
+            language: Some(engram::memory::Language::Python),
+            tags: vec!["db".into()],
+            source: Some("cli".into()),
+            min_success_rate: Some(0.5),
+        };
+        let body = recall_body("q", &options);
+        assert_eq!(body["language"], "python");
+        assert_eq!(body["limit"], 3);
+        assert_eq!(body["tags"][0], "db");
+        assert_eq!(body["min_success_rate"], 0.5);
+    }
+}

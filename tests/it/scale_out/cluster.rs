@@ -1,0 +1,165 @@
+//! Two engram servers on a three-node Qdrant cluster on loopback (replication factor 2),
+//! one node killed mid-run: no acknowledged write is lost. Built in when
+//! `ENGRAM_TEST_QDRANT_BIN` (the path of a `qdrant` binary, see `docs/cluster.md`) is set
+//! at build time.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::remote::{TwoServers, namespace};
+use super::{Client, events_into_one_episode_are_all_kept, stores_of_one_entry_count_exactly};
+
+/// One Qdrant node: its process, ports and storage.
+pub struct Node {
+    child: Option<Child>,
+    pub http: u16,
+    pub grpc: u16,
+    p2p: u16,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+impl Node {
+    fn new() -> Self {
+        Self {
+            child: None,
+            http: free_port(),
+            grpc: free_port(),
+            p2p: free_port(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// Starts the node; `bootstrap` is the first node's p2p port for the others.
+    fn start(&mut self, bin: &Path, bootstrap: Option<u16>) {
+        let mut command = Command::new(bin);
+        command
+            .current_dir(self.dir.path())
+            .env("QDRANT__SERVICE__HOST", "127.0.0.1")
+            .env("QDRANT__SERVICE__HTTP_PORT", self.http.to_string())
+            .env("QDRANT__SERVICE__GRPC_PORT", self.grpc.to_string())
+            .env("QDRANT__CLUSTER__ENABLED", "true")
+            .env("QDRANT__CLUSTER__P2P__PORT", self.p2p.to_string())
+            .env(
+                "QDRANT__STORAGE__STORAGE_PATH",
+                self.dir.path().join("storage"),
+            )
+            .env(
+                "QDRANT__STORAGE__SNAPSHOTS_PATH",
+                self.dir.path().join("snapshots"),
+            )
+            .env("QDRANT__LOG_LEVEL", "WARN")
+            .arg("--disable-telemetry")
+            .arg("--uri")
+            .arg(format!("http://127.0.0.1:{}", self.p2p))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(port) = bootstrap {
+            command
+                .arg("--bootstrap")
+                .arg(format!("http://127.0.0.1:{port}"));
+        }
+        self.child = Some(command.spawn().expect("start qdrant"));
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn http_json(url: &str) -> Option<Value> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().ok()?;
+    serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
+}
+
+/// Starts three nodes and waits until the first sees all three peers.
+pub fn start_cluster(bin: &Path) -> Vec<Node> {
+    let mut nodes: Vec<Node> = (0..3).map(|_| Node::new()).collect();
+    nodes[0].start(bin, None);
+    let first = nodes[0].p2p;
+    wait_for(&nodes[0], 1);
+    for node in &mut nodes[1..] {
+        node.start(bin, Some(first));
+    }
+    wait_for(&nodes[0], 3);
+    nodes
+}
+
+fn wait_for(node: &Node, peers: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(cluster) = http_json(&format!("http://127.0.0.1:{}/cluster", node.http))
+            && cluster["result"]["peers"].as_object().map(|p| p.len()) == Some(peers)
+            && !cluster["result"]["raft_info"]["leader"].is_null()
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cluster did not form ({peers} peers)"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(engram_cluster_tests),
+    ignore = "set ENGRAM_TEST_QDRANT_BIN (a qdrant binary; see docs/cluster.md) when building to run against a three-node cluster"
+)]
+fn a_node_killed_mid_run_loses_no_acknowledged_write() {
+    let bin = std::env::var("ENGRAM_TEST_QDRANT_BIN").expect("ENGRAM_TEST_QDRANT_BIN");
+    let mut nodes = start_cluster(Path::new(&bin));
+    let url = format!("http://127.0.0.1:{}", nodes[0].grpc);
+    let servers = TwoServers::start(
+        &url,
+        &namespace("cluster"),
+        &[
+            ("ENGRAM_QDRANT_REPLICATION_FACTOR", "2"),
+            ("ENGRAM_QDRANT_SHARD_NUMBER", "3"),
+        ],
+    );
+    let clients: Vec<Client> = servers.clients.clone();
+    // Kill the third node while the stores are under way.
+    let killer = std::thread::scope(|scope| {
+        let victim = &mut nodes[2];
+        let kill = scope.spawn(move || {
+            std::thread::sleep(Duration::from_secs(3));
+            victim.kill();
+            eprintln!("killed the third node");
+        });
+        let stores = stores_of_one_entry_count_exactly(&clients, 16, 500);
+        kill.join().expect("killer");
+        stores
+    });
+    eprintln!("stores across the kill: {killer}");
+    let events = events_into_one_episode_are_all_kept(&clients, 4, 100);
+    eprintln!("events with a node down: {events}");
+    // The node comes back; everything acknowledged is still there, read through both servers.
+    let first = nodes[0].p2p;
+    nodes[2].start(Path::new(&bin), Some(first));
+    wait_for(&nodes[0], 3);
+    let again = stores_of_one_entry_count_exactly(&clients, 4, 20);
+    eprintln!("after the node returned: {again}");
+}
