@@ -16,6 +16,8 @@
 //! replication_factor = 2            # of new collections, on a cluster (default: the server's)
 //! write_consistency_factor = 1      # replicas that acknowledge a write (default: the server's)
 //! shard_number = 3                  # shards of new collections (default: the server's)
+//! write_ordering = "strong"         # strong (default), medium or weak
+//! read_consistency = "majority"     # majority (default), all, quorum or a number of replicas
 //!
 //! [model]
 //! dir = "/opt/models/all-MiniLM-L6-v2"
@@ -36,7 +38,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::embed::ModelSources;
-use crate::store::RemoteConfig;
+use crate::store::{ReadConsistency, RemoteConfig, WriteOrdering};
 
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,25 @@ struct FileQdrant {
     replication_factor: Option<u32>,
     write_consistency_factor: Option<u32>,
     shard_number: Option<u32>,
+    write_ordering: Option<String>,
+    read_consistency: Option<TextOrNumber>,
+}
+
+/// A setting given as text or as a number (`read_consistency = 1` or `"majority"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Text(String),
+    Number(u64),
+}
+
+impl TextOrNumber {
+    fn into_text(self) -> String {
+        match self {
+            Self::Text(text) => text,
+            Self::Number(n) => n.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +178,10 @@ pub struct Overrides {
     pub write_consistency_factor: Option<u32>,
     /// Shards of new collections on a Qdrant cluster.
     pub shard_number: Option<u32>,
+    /// How writes are ordered among replicas (`strong`, `medium`, `weak`).
+    pub write_ordering: Option<String>,
+    /// How many replicas answer a point read (`majority`, `all`, `quorum`, or a number).
+    pub read_consistency: Option<String>,
 }
 
 impl Overrides {
@@ -179,6 +204,8 @@ impl Overrides {
             write_consistency_factor: text("ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR")
                 .and_then(|t| t.trim().parse().ok()),
             shard_number: text("ENGRAM_QDRANT_SHARD_NUMBER").and_then(|t| t.trim().parse().ok()),
+            write_ordering: text("ENGRAM_QDRANT_WRITE_ORDERING"),
+            read_consistency: text("ENGRAM_QDRANT_READ_CONSISTENCY"),
         }
     }
 }
@@ -234,7 +261,25 @@ impl Config {
                 None => (FileConfig::default(), None),
             },
         };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("(flags and environment)")),
+            message,
+        };
         let qdrant = file.qdrant.unwrap_or_default();
+        let write_ordering = overrides
+            .write_ordering
+            .or(qdrant.write_ordering)
+            .map(|text| text.parse::<WriteOrdering>())
+            .transpose()
+            .map_err(invalid)?;
+        let read_consistency = overrides
+            .read_consistency
+            .or(qdrant.read_consistency.map(TextOrNumber::into_text))
+            .map(|text| text.parse::<ReadConsistency>())
+            .transpose()
+            .map_err(invalid)?;
         let store = match overrides.qdrant_url.or(qdrant.url) {
             Some(url) => {
                 let mut remote = RemoteConfig::new(url);
@@ -248,6 +293,12 @@ impl Config {
                     .write_consistency_factor
                     .or(qdrant.write_consistency_factor);
                 remote.shard_number = overrides.shard_number.or(qdrant.shard_number);
+                if let Some(ordering) = write_ordering {
+                    remote.write_ordering = ordering;
+                }
+                if let Some(consistency) = read_consistency {
+                    remote.read_consistency = consistency;
+                }
                 StoreConfig::Remote(remote)
             }
             None => StoreConfig::Edge(
@@ -261,12 +312,6 @@ impl Config {
         if let Some(dir) = overrides.model_dir.or(file.model.and_then(|m| m.dir)) {
             model.explicit_dir = Some(dir);
         }
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("(flags and environment)")),
-            message,
-        };
         let lock_timeout = match overrides.lock_timeout_secs.or(file.lock_timeout_secs) {
             Some(secs) if secs.is_finite() && (0.0..=3600.0).contains(&secs) => {
                 Duration::from_secs_f64(secs)
@@ -459,6 +504,66 @@ mod tests {
         write(dir.path(), "[server]\nmax_in_flight = 0\n");
         let error = resolve(Overrides::default()).expect_err("zero");
         assert!(error.to_string().contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn cluster_settings_come_from_the_file_and_the_flags_and_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "lock_timeout_secs = 2.5\n[qdrant]\nurl = \"http://q:6334\"\nreplication_factor = 2\nread_consistency = 1\nwrite_ordering = \"medium\"\n",
+        );
+        let resolve = |overrides: Overrides| {
+            Config::resolve(Overrides {
+                config_file: Some(path.clone()),
+                ..overrides
+            })
+        };
+        let config = resolve(Overrides::default()).expect("config");
+        assert_eq!(config.lock_timeout, Duration::from_millis(2500));
+        let StoreConfig::Remote(remote) = config.store else {
+            panic!("remote");
+        };
+        assert_eq!(remote.replication_factor, Some(2));
+        assert_eq!(remote.read_consistency, ReadConsistency::Replicas(1));
+        assert_eq!(remote.write_ordering, WriteOrdering::Medium);
+        let flagged = resolve(Overrides {
+            read_consistency: Some("majority".into()),
+            lock_timeout_secs: Some(0.0),
+            ..Overrides::default()
+        })
+        .expect("config");
+        assert_eq!(flagged.lock_timeout, Duration::ZERO);
+        let StoreConfig::Remote(remote) = flagged.store else {
+            panic!("remote");
+        };
+        assert_eq!(remote.read_consistency, ReadConsistency::Majority);
+        for (overrides, expected) in [
+            (
+                Overrides {
+                    write_ordering: Some("eventually".into()),
+                    ..Overrides::default()
+                },
+                "weak, medium, strong",
+            ),
+            (
+                Overrides {
+                    read_consistency: Some("0".into()),
+                    ..Overrides::default()
+                },
+                "majority",
+            ),
+            (
+                Overrides {
+                    lock_timeout_secs: Some(f64::NAN),
+                    ..Overrides::default()
+                },
+                "seconds",
+            ),
+        ] {
+            let error = resolve(overrides).expect_err(expected);
+            assert!(error.to_string().contains(expected), "{error}");
+        }
     }
 
     #[test]

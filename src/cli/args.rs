@@ -11,7 +11,8 @@ Exit codes: 0 success, 1 engram's own failure, 2 bad command line or input, \
 
 Environment: ENGRAM_HOME (engram's folder, default ~/.local/share/engram), ENGRAM_CONFIG, ENGRAM_DATA_DIR, \
 ENGRAM_QDRANT_URL, ENGRAM_QDRANT_API_KEY, ENGRAM_NAMESPACE, ENGRAM_QDRANT_REPLICATION_FACTOR, \
-ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR, ENGRAM_QDRANT_SHARD_NUMBER, ENGRAM_LOCK_TIMEOUT, \
+ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR, ENGRAM_QDRANT_SHARD_NUMBER, ENGRAM_QDRANT_WRITE_ORDERING, \
+ENGRAM_QDRANT_READ_CONSISTENCY, ENGRAM_LOCK_TIMEOUT, \
 ENGRAM_API_KEYS (also the key CLI commands use to reach a running engram serve), ENGRAM_MODEL_DIR, \
 ENGRAM_PYTHON (Python used for the pip fallback; empty turns it off), HF_HOME / HF_HUB_CACHE, \
 HF_ENDPOINT, HF_HUB_OFFLINE, ENGRAM_LOG (log filter, e.g. debug).";
@@ -82,6 +83,27 @@ pub struct Cli {
     )]
     pub shard_number: Option<u32>,
 
+    /// How writes are ordered among a shard's replicas on a Qdrant cluster: strong (default;
+    /// writes to a shard stop while its leading node is down), medium (they go on) or weak
+    /// (only safe with a single engram).
+    #[arg(
+        long,
+        global = true,
+        env = "ENGRAM_QDRANT_WRITE_ORDERING",
+        value_name = "ORDERING"
+    )]
+    pub write_ordering: Option<String>,
+
+    /// How many replicas answer a point read on a Qdrant cluster: majority (default; needs
+    /// every replica up), all, quorum, or a number (1 keeps answering with a node down).
+    #[arg(
+        long,
+        global = true,
+        env = "ENGRAM_QDRANT_READ_CONSISTENCY",
+        value_name = "LEVEL"
+    )]
+    pub read_consistency: Option<String>,
+
     /// Seconds to wait for a data directory that another engram process holds (default 10);
     /// a command finding an `engram serve` there sends its request to that server instead.
     #[arg(long, global = true, env = "ENGRAM_LOCK_TIMEOUT", value_name = "SECS")]
@@ -111,6 +133,8 @@ impl Cli {
             replication_factor: self.replication_factor,
             write_consistency_factor: self.write_consistency_factor,
             shard_number: self.shard_number,
+            write_ordering: self.write_ordering.clone(),
+            read_consistency: self.read_consistency.clone(),
         }
     }
 

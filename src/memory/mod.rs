@@ -34,7 +34,8 @@ use self::observations::{Observation, Observations, observation_id};
 use crate::embed::Embedder;
 use crate::store::coord::{Hlc, IdempotencyKeys};
 use crate::store::{
-    Collection, Condition, Filter, Payload, Point, PointId, Query, SearchRequest, Store, WriteMode,
+    Collection, Condition, Filter, Payload, Point, PointId, Query, SearchRequest, Store,
+    StoreError, WriteMode,
 };
 
 /// What a store call did.
@@ -44,9 +45,10 @@ pub struct Stored {
     pub id: PointId,
     /// Times it has been stored, counting every store acknowledged so far (by any server).
     pub seen_count: u64,
-    /// Whether this call's store is the entry's first (rather than one more sighting of an
-    /// existing entry). Exactly one store of an entry is its first, whatever the
-    /// concurrency, and a retry with the same idempotency key answers the same.
+    /// Whether this call created the entry (rather than adding one more sighting of an
+    /// existing one). Exactly one store of an entry does, whatever the concurrency: the one
+    /// whose create-if-absent of the record succeeds. A retry with the same idempotency key
+    /// answers as the first call did.
     pub created: bool,
 }
 
@@ -178,6 +180,11 @@ impl Memory {
     /// The store underneath.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The idempotency keys of this store's writes.
+    pub fn idempotency_keys(&self) -> &IdempotencyKeys {
+        &self.keys
     }
 
     /// The embedder.
@@ -490,6 +497,7 @@ impl Memory {
         let collection = self.collection(kind);
         let vector = self.embedder.embed(text)?;
         let existing = collection.get(&[id], false)?.into_iter().next();
+        let previous_exists = existing.is_some();
         let previous = match existing {
             Some(record) => {
                 let observed = record.payload.get(OBSERVED).is_some();
@@ -535,23 +543,48 @@ impl Memory {
             }
         };
         payload.insert(OBSERVED.into(), true.into());
-        let fewer = Filter::all([Condition::below("seen_count", seen_count as f64)]);
-        collection.upsert_with(
-            vec![Point {
+        let point = Point {
+            id,
+            vector,
+            text: text.to_owned(),
+            payload,
+        };
+        // The store that creates the record is the one that created the entry: exactly one
+        // create-if-absent succeeds, however many stores race.
+        if previous_exists {
+            self.write_aggregate(collection, point, seen_count)?;
+            return Ok(Stored {
                 id,
-                vector,
-                text: text.to_owned(),
-                payload,
-            }],
-            WriteMode::Upsert,
-            Some(&fewer),
-        )?;
-        let created = self.observations.claim_creation(kind, id, observation_id)?;
+                seen_count,
+                created: false,
+            });
+        }
+        let created = match collection.create(point.clone()) {
+            Ok(_) => true,
+            Err(StoreError::Conflict { .. }) => {
+                self.write_aggregate(collection, point, seen_count)?;
+                false
+            }
+            Err(error) => return Err(error.into()),
+        };
         Ok(Stored {
             id,
             seen_count,
             created,
         })
+    }
+
+    /// Writes an entry's record carrying an aggregate of `seen_count` sightings, unless the
+    /// stored record already counts as many ("only if larger").
+    fn write_aggregate(
+        &self,
+        collection: &Collection,
+        point: Point,
+        seen_count: u64,
+    ) -> Result<()> {
+        let fewer = Filter::all([Condition::below("seen_count", seen_count as f64)]);
+        collection.upsert_with(vec![point], WriteMode::Upsert, Some(&fewer))?;
+        Ok(())
     }
 
     /// Turns the counters of a record stored before observations existed into one

@@ -27,7 +27,7 @@ use super::kind::MemoryKind;
 use crate::store::coord::{Hlc, clock};
 use crate::store::{
     Collection, CollectionSpec, Condition, FieldKind, Filter, MAX_LIMIT, Order, Payload, Point,
-    PointId, Store, StoreError,
+    PointId, Store,
 };
 
 /// The collection of observations.
@@ -203,50 +203,6 @@ impl Observations {
             created_at: oldest.at.millis().div_euclid(1000),
             updated_at: newest.at.millis().div_euclid(1000),
         }))
-    }
-
-    /// Whether the store that appended `observation` is the one that created entry `target`:
-    /// the first store to claim the entry's creation (create-if-absent on a marker beside
-    /// the observations), so exactly one store of an entry says it created it, whatever the
-    /// concurrency; a retry of that store (same observation) says so again.
-    pub fn claim_creation(
-        &self,
-        kind: MemoryKind,
-        target: PointId,
-        observation: PointId,
-    ) -> Result<bool> {
-        let marker = PointId::from_content(&[
-            b"observation/creator",
-            kind.collection().as_bytes(),
-            target.as_uuid().as_bytes(),
-        ]);
-        let mut payload = Payload::new();
-        payload.insert("creator_of".into(), Value::from(target.to_string()));
-        payload.insert("observation".into(), Value::from(observation.to_string()));
-        let claimed = self.collection.create(Point {
-            id: marker,
-            vector: Vec::new(),
-            text: String::new(),
-            payload,
-        });
-        match claimed {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict { .. }) => {
-                let creator = self
-                    .collection
-                    .get(&[marker], false)?
-                    .into_iter()
-                    .next()
-                    .and_then(|r| {
-                        r.payload
-                            .get("observation")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                    });
-                Ok(creator.as_deref() == Some(observation.to_string().as_str()))
-            }
-            Err(error) => Err(error.into()),
-        }
     }
 
     /// Σ of an integer field over the observations passing `filter`: from a facet (exact

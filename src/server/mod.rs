@@ -289,6 +289,13 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        let engram = self.engram.clone();
+        // Idempotency keys are remembered for a day; forget older ones at start-up.
+        let swept =
+            tokio::task::spawn_blocking(move || engram.memory().idempotency_keys().sweep()).await;
+        if let Ok(Err(error)) = swept {
+            tracing::warn!("cannot sweep expired idempotency keys: {error}");
+        }
         let app = router(self.engram.clone(), &self.config);
         // Commands run on the same data directory meanwhile send their requests here.
         let addr = self.reachable_addr()?;

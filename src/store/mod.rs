@@ -28,7 +28,9 @@ pub use fusion::Fusion;
 pub use index::IndexOptions;
 pub use keyword::{KeywordEncoder, LANGUAGES, SparseVector};
 pub use lock::DirLock;
-pub use remote::{BreakerStatus, RemoteCollection, RemoteConfig, RemoteStore};
+pub use remote::{
+    BreakerStatus, ReadConsistency, RemoteCollection, RemoteConfig, RemoteStore, WriteOrdering,
+};
 pub use schema::{
     CollectionSpec, DENSE_VECTOR, FieldIndex, FieldKind, KEYWORD_VECTOR, KeywordSettings,
     validate_name,

@@ -73,6 +73,83 @@ pub struct RemoteConfig {
     pub write_consistency_factor: Option<u32>,
     /// Shards of new collections (default: the server's).
     pub shard_number: Option<u32>,
+    /// How writes are ordered among a shard's replicas. Default: `Strong`.
+    pub write_ordering: WriteOrdering,
+    /// How many replicas answer a point read (get, scroll, count, facet). Default:
+    /// `Majority`.
+    pub read_consistency: ReadConsistency,
+}
+
+/// How a write is ordered among a shard's replicas (Qdrant's `WriteOrdering`).
+///
+/// Conditional writes (compare-and-set, create-if-absent) are only safe when one replica
+/// orders all writes to a shard: `Strong` (the replica on the highest peer id, always; writes
+/// to a shard fail while that peer is down) or `Medium` (the highest peer id still alive:
+/// writes go on when a node dies, at the cost of a short window in which two nodes that
+/// disagree about who is alive could order writes differently). `Weak` lets every node
+/// write in its own order and is only safe with one writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOrdering {
+    /// Each node in its own order.
+    Weak,
+    /// Through the highest live replica.
+    Medium,
+    /// Through the highest replica, alive or not.
+    Strong,
+}
+
+/// How many replicas answer a point read (Qdrant's `ReadConsistency`).
+///
+/// Qdrant sends every write to all active replicas and takes a replica that fails it out of
+/// service before it acknowledges the write (`lib/collection/src/shards/replica_set/
+/// update.rs`), so any active replica holds every acknowledged write; `Majority`, `Quorum`
+/// and `All` also settle what replicas that are still catching up disagree on, but they need
+/// every replica of the shard to answer (`execute_read_operation.rs`): with replication
+/// factor 2, one node down stops them until it returns. `Replicas(1)` keeps answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadConsistency {
+    /// Every replica answers; points present on all.
+    All,
+    /// Every replica answers; points present on a majority.
+    Majority,
+    /// Half the replicas plus one answer.
+    Quorum,
+    /// This many replicas answer.
+    Replicas(u32),
+}
+
+impl std::str::FromStr for WriteOrdering {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text.trim() {
+            "weak" => Ok(Self::Weak),
+            "medium" => Ok(Self::Medium),
+            "strong" => Ok(Self::Strong),
+            other => Err(format!(
+                "write ordering {other:?} is not one of weak, medium, strong"
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for ReadConsistency {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text.trim() {
+            "all" => Ok(Self::All),
+            "majority" => Ok(Self::Majority),
+            "quorum" => Ok(Self::Quorum),
+            other => match other.parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(Self::Replicas(n)),
+                _ => Err(format!(
+                    "read consistency {other:?} is not all, majority, quorum or a number of \
+                     replicas (1 or more)"
+                )),
+            },
+        }
+    }
 }
 
 impl RemoteConfig {
@@ -90,6 +167,8 @@ impl RemoteConfig {
             replication_factor: None,
             write_consistency_factor: None,
             shard_number: None,
+            write_ordering: WriteOrdering::Strong,
+            read_consistency: ReadConsistency::Majority,
         }
     }
 }
@@ -434,18 +513,26 @@ impl std::fmt::Debug for RemoteCollection {
     }
 }
 
-/// Writes go through each shard's primary replica in one order (`strong`), so that a
-/// conditional write's check and every other write to the shard are serialised.
-fn strong() -> qdrant::WriteOrdering {
-    qdrant::WriteOrdering {
-        r#type: qdrant::WriteOrderingType::Strong as i32,
+impl RemoteCollection {
+    fn ordering(&self) -> qdrant::WriteOrdering {
+        qdrant::WriteOrdering {
+            r#type: match self.shared.config.write_ordering {
+                WriteOrdering::Weak => qdrant::WriteOrderingType::Weak,
+                WriteOrdering::Medium => qdrant::WriteOrderingType::Medium,
+                WriteOrdering::Strong => qdrant::WriteOrderingType::Strong,
+            } as i32,
+        }
     }
-}
 
-/// Point reads (get, scroll, count, facet) answer what a majority of replicas hold, so that
-/// reading back after a strongly ordered write sees it (DESIGN.md, coordination rule 8).
-fn majority() -> qdrant::read_consistency::Value {
-    qdrant::read_consistency::Value::Type(qdrant::ReadConsistencyType::Majority as i32)
+    fn consistency(&self) -> qdrant::read_consistency::Value {
+        use qdrant::read_consistency::Value;
+        match self.shared.config.read_consistency {
+            ReadConsistency::All => Value::Type(qdrant::ReadConsistencyType::All as i32),
+            ReadConsistency::Majority => Value::Type(qdrant::ReadConsistencyType::Majority as i32),
+            ReadConsistency::Quorum => Value::Type(qdrant::ReadConsistencyType::Quorum as i32),
+            ReadConsistency::Replicas(n) => Value::Factor(u64::from(n)),
+        }
+    }
 }
 
 fn field_type(kind: FieldKind) -> FieldType {
@@ -586,7 +673,7 @@ impl RemoteCollection {
         for chunk in structs.chunks(UPSERT_CHUNK) {
             let request = UpsertPointsBuilder::new(&self.name, chunk.to_vec())
                 .wait(true)
-                .ordering(strong());
+                .ordering(self.ordering());
             shared.call("upsert", || shared.client.upsert_points(request.clone()))?;
         }
         Ok(())
@@ -615,7 +702,7 @@ impl RemoteCollection {
         for chunk in structs.chunks(UPSERT_CHUNK) {
             let mut request = UpsertPointsBuilder::new(&self.name, chunk.to_vec())
                 .wait(true)
-                .ordering(strong())
+                .ordering(self.ordering())
                 .update_mode(update_mode);
             if let Some(condition) = &condition {
                 request = request.update_filter(condition.clone());
@@ -663,7 +750,7 @@ impl RemoteCollection {
             ids.iter().copied().map(id_to_remote).collect::<Vec<_>>(),
         )
         .with_payload(true)
-        .read_consistency(majority());
+        .read_consistency(self.consistency());
         if with_vectors && self.spec.has_vectors() {
             request = request.with_vectors(qdrant::VectorsSelector {
                 names: vec![DENSE_VECTOR.to_owned()],
@@ -693,7 +780,7 @@ impl RemoteCollection {
                 ids: ids.iter().copied().map(id_to_remote).collect(),
             })
             .wait(true)
-            .ordering(strong());
+            .ordering(self.ordering());
         shared.call("delete points", || {
             shared.client.delete_points(request.clone())
         })?;
@@ -711,7 +798,7 @@ impl RemoteCollection {
         let request = DeletePointsBuilder::new(&self.name)
             .points(selector)
             .wait(true)
-            .ordering(strong());
+            .ordering(self.ordering());
         shared.call("conditional delete", || {
             shared.client.delete_points(request.clone())
         })?;
@@ -729,7 +816,7 @@ impl RemoteCollection {
         let request = DeletePointsBuilder::new(&self.name)
             .points(filter_to_remote(filter)?)
             .wait(true)
-            .ordering(strong());
+            .ordering(self.ordering());
         shared.call("delete by filter", || {
             shared.client.delete_points(request.clone())
         })?;
@@ -747,7 +834,7 @@ impl RemoteCollection {
                 ids: ids.iter().copied().map(id_to_remote).collect(),
             })
             .wait(true)
-            .ordering(strong());
+            .ordering(self.ordering());
         shared.call("set payload", || shared.client.set_payload(request.clone()))?;
         Ok(())
     }
@@ -768,7 +855,7 @@ impl RemoteCollection {
         let request = SetPayloadPointsBuilder::new(&self.name, payload_to_remote(payload))
             .points_selector(selector)
             .wait(true)
-            .ordering(strong());
+            .ordering(self.ordering());
         shared.call("conditional set payload", || {
             shared.client.set_payload(request.clone())
         })?;
@@ -787,7 +874,7 @@ impl RemoteCollection {
         let mut request = ScrollPointsBuilder::new(&self.name)
             .limit(limit as u32)
             .with_payload(true)
-            .read_consistency(majority());
+            .read_consistency(self.consistency());
         if let Some(filter) = filter {
             request = request.filter(filter_to_remote(filter)?);
         }
@@ -833,7 +920,7 @@ impl RemoteCollection {
         let mut request = FacetCountsBuilder::new(&self.name, field)
             .limit(limit as u64)
             .exact(true)
-            .read_consistency(majority());
+            .read_consistency(self.consistency());
         if let Some(filter) = filter {
             request = request.filter(filter_to_remote(filter)?);
         }
@@ -870,7 +957,7 @@ impl RemoteCollection {
         let mut request = ScrollPointsBuilder::new(&self.name)
             .limit(limit as u32)
             .with_payload(true)
-            .read_consistency(majority())
+            .read_consistency(self.consistency())
             .order_by(OrderByBuilder::new(&order.field).direction(direction as i32));
         if let Some(filter) = filter {
             request = request.filter(filter_to_remote(filter)?);
@@ -894,7 +981,7 @@ impl RemoteCollection {
     pub fn count(&self, filter: Option<&Filter>) -> Result<usize> {
         let mut request = CountPointsBuilder::new(&self.name)
             .exact(true)
-            .read_consistency(majority());
+            .read_consistency(self.consistency());
         if let Some(filter) = filter {
             request = request.filter(filter_to_remote(filter)?);
         }

@@ -208,3 +208,55 @@ fn a_writer_that_waits_past_the_lock_timeout_exits_1() {
         "{stderr}"
     );
 }
+
+/// Seeding and the episode commands also go through a running server.
+#[test]
+fn seed_and_episode_commands_beside_a_running_server_go_through_it() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let seeds = home.path().join("my-seeds");
+    std::fs::create_dir_all(seeds.join("errors")).expect("mkdir");
+    let file = "go-assignment-to-nil-map.md";
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("seeds/errors")
+            .join(file),
+        seeds.join("errors").join(file),
+    )
+    .expect("copy a seed file");
+    let mut serve = engram_at(home.path());
+    serve.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (mut child, _base, _log) = crate::common::serve(serve);
+    let run = |args: &[&str]| {
+        let output = engram_at(home.path()).args(args).output().expect("run");
+        crate::common::success_stdout(&output)
+    };
+    let report: Value =
+        serde_json::from_str(&run(&["seed", seeds.to_str().expect("utf-8"), "--json"]))
+            .expect("json");
+    assert_eq!(report["categories"]["common_error"]["added"], 1, "{report}");
+    assert_eq!(report["dir"], seeds.to_str().expect("utf-8"));
+    let again: Value =
+        serde_json::from_str(&run(&["seed", seeds.to_str().expect("utf-8"), "--json"]))
+            .expect("json");
+    assert_eq!(again["categories"]["common_error"]["unchanged"], 1);
+    let id = run(&["episodes", "start", "--task", "fix the nil map panic"]);
+    let id = id.trim();
+    assert_eq!(
+        run(&[
+            "episodes", "event", id, "--type", "test", "--role", "tester"
+        ])
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        run(&["episodes", "event", id, "--type", "fix", "--role", "coder"]).trim(),
+        "1"
+    );
+    let ended = run(&["episodes", "end", id, "--success"]);
+    assert!(ended.contains("succeeded after 2 events"), "{ended}");
+    let shown: Value =
+        serde_json::from_str(&run(&["episodes", "show", id, "--json"])).expect("json");
+    assert_eq!(shown["events"].as_array().map(Vec::len), Some(2));
+    let _ = child.kill();
+    let _ = child.wait();
+}
