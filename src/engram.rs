@@ -160,6 +160,18 @@ impl Engram {
             .await
     }
 
+    /// [`Engram::end_episode`] with an idempotency key (a retry gets the ended episode).
+    pub async fn end_episode_with_key(
+        &self,
+        id: PointId,
+        success: bool,
+        metrics: Metrics,
+        key: Option<String>,
+    ) -> Result<Episode, EpisodeError> {
+        self.episodic(move |e| e.end_episode_with_key(id, success, metrics, key.as_deref()))
+            .await
+    }
+
     /// `get_episode(id)`: the episode and its events in order.
     pub async fn get_episode(&self, id: PointId) -> Result<EpisodeLog, EpisodeError> {
         self.episodic(move |e| e.get_episode(id)).await

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::remote::{TwoServers, namespace};
 use super::{
-    Client, Report, events_into_one_episode_are_all_kept, stores_of_one_entry_count_exactly,
+    Client, Report, a_contended_lease_has_one_holder_at_a_time,
+    events_into_one_episode_are_all_kept, stores_of_one_entry_count_exactly,
 };
 
 /// One Qdrant node: its process, ports and storage.
@@ -128,7 +129,8 @@ fn wait_for(node: &Node, peers: usize) {
 /// Starts a cluster and two engram servers on it (replication factor 2, three shards, plus
 /// `settings`), stores one entry 500 times from 16 clients while the third node is killed
 /// three seconds in (and restarted `restart_after` later, if given), then checks that
-/// every acknowledged store is counted once and that 200 events all land.
+/// every acknowledged store is counted once, that 200 events all land and that a lease
+/// contended over both servers (200 grants) never has two holders.
 fn kill_a_node_mid_run(settings: &[(&str, &str)], restart_after: Option<Duration>) -> Report {
     let bin = std::env::var("ENGRAM_TEST_QDRANT_BIN").expect("ENGRAM_TEST_QDRANT_BIN");
     let bin = Path::new(&bin);
@@ -164,6 +166,8 @@ fn kill_a_node_mid_run(settings: &[(&str, &str)], restart_after: Option<Duration
     }
     let events = events_into_one_episode_are_all_kept(&clients, 4, 100);
     eprintln!("events afterwards: {events}");
+    let lease = a_contended_lease_has_one_holder_at_a_time(&clients, 8, 200);
+    eprintln!("lease afterwards: {lease}");
     stores
 }
 
