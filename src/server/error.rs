@@ -287,3 +287,86 @@ impl From<KnowledgeError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PointId;
+
+    fn body(error: ApiError) -> (StatusCode, serde_json::Value, Option<String>) {
+        let response = error.into_response();
+        let status = response.status();
+        let retry = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = futures_bytes(response);
+        (status, serde_json::from_slice(&bytes).expect("json"), retry)
+    }
+
+    fn futures_bytes(response: Response) -> Vec<u8> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .expect("body")
+            .to_vec()
+    }
+
+    #[test]
+    fn coordination_errors_are_409_with_what_the_caller_needs() {
+        let (status, json, _) = body(
+            StoreError::Conflict {
+                collection: "c".into(),
+                id: PointId::from_u128(1),
+                expected: Some(3),
+                current: Some(5),
+            }
+            .into(),
+        );
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(json["error"]["code"], "conflict");
+        assert_eq!(json["error"]["current_version"], 5);
+        let (_, gone, _) = body(
+            StoreError::Conflict {
+                collection: "c".into(),
+                id: PointId::from_u128(1),
+                expected: Some(3),
+                current: None,
+            }
+            .into(),
+        );
+        assert!(gone["error"]["current_version"].is_null());
+        let (status, json, retry) = body(
+            StoreError::LeaseHeld {
+                lease: "l".into(),
+                holders: 1,
+                mode: "exclusive",
+                expires_in_ms: 2500,
+            }
+            .into(),
+        );
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(json["error"]["code"], "lease_held");
+        assert_eq!(json["error"]["expires_in_ms"], 2500);
+        assert_eq!(retry.as_deref(), Some("3"));
+        let (status, json, _) = body(StoreError::IdempotencyMismatch { key: "k".into() }.into());
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(json["error"]["code"], "idempotency_key_reused");
+        let (status, json, _) = body(
+            StoreError::Unconfirmed {
+                collection: "c".into(),
+                id: PointId::from_u128(1),
+                message: "m".into(),
+            }
+            .into(),
+        );
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(json["error"]["code"], "store_unavailable");
+        // Errors without details keep the three fields only.
+        let (_, plain, _) = body(ApiError::invalid("x"));
+        assert_eq!(plain["error"].as_object().map(|o| o.len()), Some(3));
+    }
+}

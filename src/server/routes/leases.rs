@@ -102,24 +102,27 @@ pub async fn acquire(
 pub async fn renew(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    _key: IdempotencyKey,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<RenewRequest>,
 ) -> Reply<Lease> {
     let lease = held(name, request.token, request.epoch);
     let ttl = Duration::from_millis(request.ttl_ms);
-    blocking(&state, move |e| Ok(e.leases().renew(&lease, ttl)?)).await
+    blocking(&state, move |e| {
+        Ok(e.leases().renew_with_key(&lease, ttl, key.as_deref())?)
+    })
+    .await
 }
 
 pub async fn release(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    _key: IdempotencyKey,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<ReleaseRequest>,
 ) -> Reply<Released> {
     let lease = held(name, request.token, request.epoch);
     blocking(&state, move |e| {
         Ok(Released {
-            released: e.leases().release(&lease)?,
+            released: e.leases().release_with_key(&lease, key.as_deref())?,
         })
     })
     .await

@@ -444,6 +444,23 @@ impl Leases {
         }
     }
 
+    /// [`Leases::renew`] with an idempotency key: a retry answers like the first call.
+    pub fn renew_with_key(&self, lease: &Lease, ttl: Duration, key: Option<&str>) -> Result<Lease> {
+        let scope = format!("leases/{}/renew", lease.name);
+        let fingerprint = (&lease.token, lease.epoch, ttl.as_millis());
+        self.keys
+            .run(&scope, key, &fingerprint, |_| self.renew(lease, ttl))
+    }
+
+    /// [`Leases::release`] with an idempotency key: a retry answers like the first call
+    /// (`true` if that one let go of a live lease).
+    pub fn release_with_key(&self, lease: &Lease, key: Option<&str>) -> Result<bool> {
+        let scope = format!("leases/{}/release", lease.name);
+        let fingerprint = (&lease.token, lease.epoch);
+        self.keys
+            .run(&scope, key, &fingerprint, |_| self.release(lease))
+    }
+
     /// Gives a lease up. Returns whether it was still held (false: it had lapsed or was
     /// released before).
     pub fn release(&self, lease: &Lease) -> Result<bool> {
