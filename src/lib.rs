@@ -38,6 +38,7 @@ pub mod memory;
 pub mod paths;
 pub mod server;
 pub mod store;
+pub mod text;
 
 pub use config::Config;
 pub use engram::{Engram, OpenError};

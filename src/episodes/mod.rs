@@ -37,8 +37,10 @@ use crate::store::{
 
 /// The collection of events.
 pub const EVENTS_COLLECTION: &str = "episode_events";
-/// Largest task or context (bytes).
-pub const MAX_TASK_BYTES: usize = 64 << 10;
+/// Longest task, task description or reason (characters).
+pub const MAX_TASK_CHARS: usize = crate::text::MAX_TEXT_CHARS;
+/// Largest episode context, serialised as JSON (bytes).
+pub const MAX_CONTEXT_BYTES: usize = 64 << 10;
 /// Largest event `data`, serialised as JSON (bytes).
 pub const MAX_EVENT_DATA_BYTES: usize = 64 << 10;
 /// Most results one recall returns.
@@ -107,9 +109,9 @@ impl Episodes {
         let context_size = serde_json::to_string(&context)
             .map(|s| s.len())
             .unwrap_or(0);
-        if context_size > MAX_TASK_BYTES {
+        if context_size > MAX_CONTEXT_BYTES {
             return Err(EpisodeError::InvalidInput(format!(
-                "context is {context_size} bytes of JSON; the limit is {MAX_TASK_BYTES}"
+                "context is {context_size} bytes of JSON; the limit is {MAX_CONTEXT_BYTES}"
             )));
         }
         let id = match key {
@@ -652,20 +654,11 @@ fn parse<T: serde::de::DeserializeOwned>(id: PointId, payload: Payload) -> Resul
 }
 
 fn text(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(EpisodeError::InvalidInput(format!("{field} is empty")));
-    }
-    if value.len() > MAX_TASK_BYTES {
-        return Err(EpisodeError::InvalidInput(format!(
-            "{field} is {} bytes; the limit is {MAX_TASK_BYTES}",
-            value.len()
-        )));
-    }
-    Ok(())
+    crate::text::check_required(field, value, MAX_TASK_CHARS).map_err(EpisodeError::InvalidInput)
 }
 
 fn label(field: &str, value: &str) -> Result<()> {
-    crate::memory::input::check_label(field, value).map_err(EpisodeError::InvalidInput)
+    crate::text::check_label(field, value).map_err(EpisodeError::InvalidInput)
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {

@@ -6,7 +6,7 @@ use crate::memory::Metrics;
 use crate::store::{Payload, PointId};
 
 /// Where an episode stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EpisodeStatus {
     /// Started and not ended: in progress, or its process died.
@@ -32,7 +32,9 @@ impl EpisodeStatus {
 }
 
 /// Where a failed episode's failure showed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct FailurePoint {
     /// The type of the event that shows the failure.
     pub event_type: String,
@@ -43,16 +45,18 @@ pub struct FailurePoint {
 }
 
 /// One episode of task execution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Episode {
     /// The task.
     pub task: String,
     /// Free-form context given at the start.
+    #[schema(value_type = Object)]
     pub context: Payload,
     /// Where it stands.
     pub status: EpisodeStatus,
     /// Measurements given at the end.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     pub metrics: Metrics,
     /// Unix milliseconds of the start.
     pub started_at: i64,
@@ -71,7 +75,7 @@ pub struct Episode {
 }
 
 /// One recorded event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// The episode it belongs to.
     pub episode_id: PointId,
@@ -82,13 +86,14 @@ pub struct Event {
     /// Who did it: coder, tester, judge, …
     pub agent_role: String,
     /// Details, a JSON object.
+    #[schema(value_type = Object)]
     pub data: Payload,
     /// Unix milliseconds when it was recorded.
     pub at: i64,
 }
 
 /// An episode with its events in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EpisodeLog {
     /// Its id.
     pub id: PointId,
@@ -99,7 +104,7 @@ pub struct EpisodeLog {
 }
 
 /// Failed episodes that went wrong the same way.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FailureGroup {
     /// Where they failed.
     pub failure: FailurePoint,
@@ -112,7 +117,7 @@ pub struct FailureGroup {
 }
 
 /// What went wrong in past failures, most frequent first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FailureReport {
     /// Failed episodes in all.
     pub failed_episodes: usize,

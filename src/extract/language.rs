@@ -11,7 +11,19 @@ use serde::{Deserialize, Serialize};
 use crate::memory::Language;
 
 /// A language the extractor has a grammar for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceLanguage {
     /// Python 3 (and what of Python 2 tree-sitter accepts).
@@ -128,6 +140,72 @@ impl SourceLanguage {
                 asked: format!("{other:?}"),
             }),
         }
+    }
+
+    /// Every name the HTTP API accepts: canonical names and aliases, lower case.
+    pub fn accepted_names() -> Vec<&'static str> {
+        LANGUAGES
+            .iter()
+            .flat_map(|(_, names, _)| names.iter().copied())
+            .collect()
+    }
+
+    /// The language called exactly `name` (one of [`SourceLanguage::accepted_names`]): the
+    /// HTTP API's parse, stated as an enum in its OpenAPI document.
+    pub fn from_exact_name(name: &str) -> Result<Self, UnsupportedLanguage> {
+        LANGUAGES
+            .iter()
+            .find(|(_, names, _)| names.contains(&name))
+            .map(|(language, _, _)| *language)
+            .ok_or_else(|| UnsupportedLanguage {
+                asked: format!("{name:?}"),
+            })
+    }
+
+    /// The language of a file name's extension (case-insensitive), as the HTTP API reads
+    /// it: the extension is what follows the last `.` of the name's last `/`-separated
+    /// part, and that part must have something before the dot.
+    /// [`SourceLanguage::file_name_pattern`] says the same.
+    pub fn from_file_name(file_name: &str) -> Result<Self, UnsupportedLanguage> {
+        let name = file_name.rsplit('/').next().unwrap_or(file_name);
+        let extension = match name.rfind('.') {
+            Some(dot) if dot > 0 => Some(name[dot + 1..].to_ascii_lowercase()),
+            _ => None,
+        };
+        extension
+            .as_deref()
+            .and_then(|ext| {
+                LANGUAGES
+                    .iter()
+                    .find(|(_, _, extensions)| extensions.contains(&ext))
+                    .map(|(language, _, _)| *language)
+            })
+            .ok_or_else(|| UnsupportedLanguage {
+                asked: match extension {
+                    Some(ext) => format!("the extension .{ext} of {file_name}"),
+                    None => format!("{file_name} (it has no extension)"),
+                },
+            })
+    }
+
+    /// A JSON Schema pattern for the file names [`SourceLanguage::from_file_name`] accepts.
+    pub fn file_name_pattern() -> String {
+        let alternatives: Vec<String> = LANGUAGES
+            .iter()
+            .flat_map(|(_, _, extensions)| extensions.iter())
+            .map(|ext| {
+                ext.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphabetic() {
+                            format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        format!("[^/]\\.(?:{})$", alternatives.join("|"))
     }
 
     /// Canonical names of every supported language.

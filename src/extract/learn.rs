@@ -12,7 +12,7 @@ use super::extract;
 use super::language::SourceLanguage;
 use super::pattern::{Pattern, PatternKind};
 use crate::memory::{
-    CodePattern, Language, MAX_CONTENT_BYTES, MAX_TEXT_BYTES, Memory, MemoryError, Metrics,
+    CodePattern, Language, MAX_CONTENT_CHARS, MAX_TEXT_CHARS, Memory, MemoryError, Metrics,
     PatternInput, Recalled, Stored,
 };
 
@@ -80,7 +80,7 @@ impl TaskContext {
 }
 
 /// One pattern learned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LearnedPattern {
     /// What was extracted.
     pub pattern: Pattern,
@@ -89,7 +89,7 @@ pub struct LearnedPattern {
 }
 
 /// What one winner taught.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Learned {
     /// The language the winner was parsed as.
     pub language: SourceLanguage,
@@ -160,10 +160,10 @@ pub fn extract_from_consensus_with_key(
     if let Some(key) = key {
         crate::store::coord::idempotency::check_key(key).map_err(MemoryError::from)?;
     }
-    if winner.code.trim().is_empty() {
+    if crate::text::is_blank(&winner.code) {
         return Err(invalid("the winner's code is empty".into()));
     }
-    if task.description.trim().is_empty() {
+    if crate::text::is_blank(&task.description) {
         return Err(invalid("the task description is empty".into()));
     }
     if task.tags.len() > MAX_TASK_TAGS {
@@ -178,7 +178,7 @@ pub fn extract_from_consensus_with_key(
     let mut skipped = 0;
     for pattern in extraction.patterns {
         let code = pattern.code_in(&winner.code);
-        if code.len() > MAX_CONTENT_BYTES {
+        if code.chars().count() > MAX_CONTENT_CHARS {
             skipped += 1;
             continue;
         }
@@ -258,7 +258,7 @@ fn pattern_input(
     if let Some(doc) = pattern
         .doc
         .as_ref()
-        .filter(|doc| context.len() + 1 + doc.len() <= MAX_TEXT_BYTES)
+        .filter(|doc| context.chars().count() + 1 + doc.chars().count() <= MAX_TEXT_CHARS)
     {
         context.push('\n');
         context.push_str(doc);

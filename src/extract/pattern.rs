@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use super::language::SourceLanguage;
 
 /// What kind of construct a pattern is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PatternKind {
     /// A free function (nested ones included).
@@ -66,7 +78,7 @@ impl PatternKind {
 }
 
 /// Which error-handling construct an [`PatternKind::ErrorHandling`] pattern is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Handling {
     /// Python `try` with `except` and/or `finally`.
@@ -95,7 +107,7 @@ impl Handling {
 }
 
 /// Where a pattern is: bytes are offsets into the source, lines and columns count from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Span {
     /// First byte.
     pub start_byte: usize,
@@ -110,7 +122,19 @@ pub struct Span {
 }
 
 /// McCabe's rule of thumb: up to 5 decision paths is simple, beyond 10 asks for a split.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ComplexityClass {
     /// Cyclomatic complexity 1 to 5.
@@ -142,7 +166,7 @@ impl ComplexityClass {
 }
 
 /// One extracted construct.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Pattern {
     /// What it is.
     pub kind: PatternKind,
@@ -204,7 +228,7 @@ impl Pattern {
 }
 
 /// Everything extracted from one source text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Extraction {
     /// The language it was parsed as.
     pub language: SourceLanguage,

@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use crate::memory::MemoryKind;
 
 /// What a knowledge entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// A reusable design, with working code in at least two languages.
@@ -47,6 +59,31 @@ impl Category {
             Self::DesignPattern => MemoryKind::CodePattern,
             Self::BestPractice => MemoryKind::Solution,
             Self::CommonError => MemoryKind::Error,
+        }
+    }
+}
+
+impl Category {
+    /// Every name the HTTP API accepts (names and short aliases, lower case).
+    pub const ACCEPTED_NAMES: [&'static str; 6] = [
+        "design_pattern",
+        "pattern",
+        "best_practice",
+        "practice",
+        "common_error",
+        "error",
+    ];
+
+    /// The category called exactly `name` (one of [`Category::ACCEPTED_NAMES`]): the HTTP
+    /// API's parse, stated as an enum in its document.
+    pub fn from_exact_name(name: &str) -> Result<Self, UnknownCategory> {
+        match name {
+            "design_pattern" | "pattern" => Ok(Self::DesignPattern),
+            "best_practice" | "practice" => Ok(Self::BestPractice),
+            "common_error" | "error" => Ok(Self::CommonError),
+            _ => Err(UnknownCategory {
+                name: name.to_owned(),
+            }),
         }
     }
 }

@@ -79,7 +79,7 @@ pub struct SeedOptions {
 }
 
 /// What seeding found and did in one category.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CategoryCounts {
     /// Seed files of this category.
     pub files: usize,
@@ -92,7 +92,7 @@ pub struct CategoryCounts {
 }
 
 /// An entry whose seed file is gone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Removed {
     /// The path its file had.
     pub path: String,
@@ -103,9 +103,10 @@ pub struct Removed {
 }
 
 /// The outcome of a seed run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeedReport {
     /// The folder seeded.
+    #[schema(value_type = String)]
     pub dir: PathBuf,
     /// Whether nothing was stored on purpose.
     pub dry_run: bool,

@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 
 use super::category::Category;
 use crate::extract::{SourceLanguage, extract};
-use crate::memory::input::check_label;
-use crate::memory::{Language, MAX_CONTENT_BYTES, MAX_TITLE_BYTES};
+use crate::memory::{Language, MAX_CONTENT_CHARS, MAX_TITLE_CHARS};
+use crate::text::check_label;
 
 /// Largest seed file.
-pub const MAX_SEED_BYTES: usize = MAX_CONTENT_BYTES;
+pub const MAX_SEED_BYTES: usize = MAX_CONTENT_CHARS;
 
 /// Most tags on one entry (the entry's languages are added to them).
 pub const MAX_SEED_TAGS: usize = 16;
@@ -185,11 +185,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<SeedEntry, Vec<Problem>> {
                 None
             }
             None => None,
-            Some(toml::Value::String(value)) if value.trim().is_empty() => {
+            Some(toml::Value::String(value)) if crate::text::is_blank(value) => {
                 report.add(key_line(key), format!("`{key}` is empty"));
                 None
             }
-            Some(toml::Value::String(value)) if value.len() > MAX_TITLE_BYTES * 4 => {
+            Some(toml::Value::String(value)) if value.chars().count() > MAX_TITLE_CHARS * 4 => {
                 report.add(key_line(key), format!("`{key}` is too long"));
                 None
             }
@@ -212,9 +212,12 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<SeedEntry, Vec<Problem>> {
         }
     });
     if let Some(title) = &title
-        && title.len() > MAX_TITLE_BYTES
+        && title.chars().count() > MAX_TITLE_CHARS
     {
-        report.add(key_line("title"), "`title` is longer than 1 KiB");
+        report.add(
+            key_line("title"),
+            format!("`title` is longer than {MAX_TITLE_CHARS} characters"),
+        );
     }
     let languages = string_list(&table, "languages", &key_line, &mut report, true)
         .into_iter()

@@ -1,19 +1,15 @@
 //! What callers hand to the store functions, with the limits every field must respect.
 //!
-//! Limits (bytes of UTF-8): names and titles 1 KiB; code, solutions and resolutions 256 KiB;
-//! error messages, contexts and queries 64 KiB; at most 32 tags of 64 bytes; at most 64
-//! metrics, each a finite number, `success_rate` within `[0, 1]`.
+//! Limits (characters): names and titles 1,024; code, solutions and resolutions 262,144;
+//! error messages, problems, contexts and queries 65,536; at most 32 tags of 64; at most 64
+//! metrics, each a finite number, `success_rate` within `[0, 1]`. What counts as empty
+//! (whitespace and invisible characters) is [`crate::text`]'s rule.
 
 use super::error::{MemoryError, Result};
 use super::language::Language;
 use super::record::Metrics;
 
-/// Longest name or title.
-pub const MAX_TITLE_BYTES: usize = 1 << 10;
-/// Longest code, solution or resolution.
-pub const MAX_CONTENT_BYTES: usize = 256 << 10;
-/// Longest error message, context or query.
-pub const MAX_TEXT_BYTES: usize = 64 << 10;
+pub use crate::text::{MAX_CONTENT_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
 /// Most tags on one entry.
 pub const MAX_TAGS: usize = 32;
 /// Most metrics on one entry.
@@ -71,7 +67,7 @@ impl PatternInput {
         if let Some(fingerprint) = &self.fingerprint {
             label("fingerprint", fingerprint)?;
         }
-        content("code", &self.code, MAX_CONTENT_BYTES)?;
+        content("code", &self.code, MAX_CONTENT_CHARS)?;
         text("context", &self.context)?;
         label("pattern_type", &self.pattern_type)?;
         tags(&self.tags)?;
@@ -117,8 +113,8 @@ impl SolutionInput {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        content("problem", &self.problem, MAX_TEXT_BYTES)?;
-        content("solution", &self.solution, MAX_CONTENT_BYTES)?;
+        content("problem", &self.problem, MAX_TEXT_CHARS)?;
+        content("solution", &self.solution, MAX_CONTENT_CHARS)?;
         text("context", &self.context)?;
         tags(&self.tags)?;
         label("source", &self.source)?;
@@ -163,8 +159,8 @@ impl ErrorInput {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        content("error message", &self.message, MAX_TEXT_BYTES)?;
-        content("resolution", &self.resolution, MAX_CONTENT_BYTES)?;
+        content("error message", &self.message, MAX_TEXT_CHARS)?;
+        content("resolution", &self.resolution, MAX_CONTENT_CHARS)?;
         text("context", &self.context)?;
         tags(&self.tags)?;
         label("source", &self.source)
@@ -231,51 +227,25 @@ impl RecallOptions {
 
 /// Checks a query.
 pub(crate) fn query(query: &str) -> Result<()> {
-    content("query", query, MAX_TEXT_BYTES)
-}
-
-fn too_long(field: &str, len: usize, max: usize) -> MemoryError {
-    MemoryError::InvalidInput(format!(
-        "{field} is {len} bytes; the limit is {max} bytes ({} KiB)",
-        max >> 10
-    ))
+    content("query", query, MAX_TEXT_CHARS)
 }
 
 fn title(field: &str, value: &str) -> Result<()> {
-    content(field, value, MAX_TITLE_BYTES)
+    content(field, value, MAX_TITLE_CHARS)
 }
 
-/// Required text: not blank, within `max` bytes.
+/// Required text: not blank, within `max` characters.
 fn content(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(MemoryError::InvalidInput(format!("{field} is empty")));
-    }
-    if value.len() > max {
-        return Err(too_long(field, value.len(), max));
-    }
-    Ok(())
+    crate::text::check_required(field, value, max).map_err(MemoryError::InvalidInput)
 }
 
 /// Optional text within the text limit.
 fn text(field: &str, value: &str) -> Result<()> {
-    if value.len() > MAX_TEXT_BYTES {
-        return Err(too_long(field, value.len(), MAX_TEXT_BYTES));
-    }
-    Ok(())
-}
-
-/// A short label: source, pattern type, tag, event type, agent role, metric name.
-pub(crate) fn check_label(field: &str, value: &str) -> std::result::Result<(), String> {
-    if value.trim().is_empty() || value.len() > 64 || value.chars().any(char::is_control) {
-        return Err(format!(
-            "{field} {value:?} must be 1 to 64 bytes without control characters"
-        ));
-    }
-    Ok(())
+    crate::text::check_optional(field, value, MAX_TEXT_CHARS).map_err(MemoryError::InvalidInput)
 }
 
 fn label(field: &str, value: &str) -> Result<()> {
-    check_label(field, value).map_err(MemoryError::InvalidInput)
+    crate::text::check_label(field, value).map_err(MemoryError::InvalidInput)
 }
 
 fn tags(tags: &[String]) -> Result<()> {
@@ -335,13 +305,13 @@ mod tests {
                 .to_string()
                 .contains("code is empty")
         );
-        pattern.code = "x".repeat(MAX_CONTENT_BYTES + 1);
+        pattern.code = "x".repeat(MAX_CONTENT_CHARS + 1);
         assert!(
             pattern
                 .validate()
                 .expect_err("long")
                 .to_string()
-                .contains("256 KiB")
+                .contains("262144 characters")
         );
         pattern.code = "x".into();
         pattern.metrics.insert("success_rate".into(), f64::NAN);

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::{CollectionSpec, FieldKind, Fusion};
 
 /// One of engram's memory collections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryKind {
     /// Reusable code structures.

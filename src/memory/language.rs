@@ -7,7 +7,19 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A language a memory entry is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Python.
@@ -77,6 +89,27 @@ impl Language {
     /// Canonical names of every language.
     pub fn all_names() -> Vec<&'static str> {
         NAMES.iter().map(|(_, names)| names[0]).collect()
+    }
+
+    /// Every name the HTTP API accepts: canonical names and aliases, lower case.
+    pub fn accepted_names() -> Vec<&'static str> {
+        NAMES
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect()
+    }
+
+    /// The language called exactly `name` (one of [`Language::accepted_names`]): the HTTP
+    /// API's parse, which its OpenAPI document states as an enum. The command line is
+    /// more forgiving (case and surrounding spaces; [`FromStr`]).
+    pub fn from_exact_name(name: &str) -> Result<Self, UnknownLanguage> {
+        NAMES
+            .iter()
+            .find(|(_, names)| names.contains(&name))
+            .map(|(language, _)| *language)
+            .ok_or_else(|| UnknownLanguage {
+                name: name.to_owned(),
+            })
     }
 }
 

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{MemoryError, Result};
 pub use input::{
-    ErrorInput, MAX_CONTENT_BYTES, MAX_RECALL, MAX_TEXT_BYTES, MAX_TITLE_BYTES, PatternInput,
+    ErrorInput, MAX_CONTENT_CHARS, MAX_RECALL, MAX_TEXT_CHARS, MAX_TITLE_CHARS, PatternInput,
     RecallOptions, SolutionInput,
 };
 pub use kind::MemoryKind;
@@ -39,7 +39,7 @@ use crate::store::{
 };
 
 /// What a store call did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stored {
     /// The entry's id, derived from its content.
     pub id: PointId,
@@ -53,7 +53,7 @@ pub struct Stored {
 }
 
 /// A recalled entry with its scores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Recalled<T> {
     /// Its id.
     pub id: PointId,
@@ -66,7 +66,7 @@ pub struct Recalled<T> {
 }
 
 /// Counts of one collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CollectionStats {
     /// Which collection.
     pub kind: MemoryKind,
@@ -83,7 +83,7 @@ pub struct CollectionStats {
 }
 
 /// Counts of every collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemoryStats {
     /// One entry per collection.
     pub collections: Vec<CollectionStats>,
@@ -606,7 +606,7 @@ impl Memory {
             uses: track.seen_count,
             success_milli: (track.success_count.max(0.0) * 1000.0).round() as u64,
             tags: previous.tags().to_vec(),
-            has_context: !previous.context().trim().is_empty(),
+            has_context: !crate::text::is_blank(previous.context()),
             context: previous.context().to_owned(),
             at: Hlc::at_millis(track.created_at.saturating_mul(1000)),
             source: "baseline".into(),

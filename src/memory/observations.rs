@@ -85,7 +85,7 @@ impl Observation {
             uses: 1,
             success_milli: to_milli(outcome),
             tags,
-            has_context: !context.trim().is_empty(),
+            has_context: !crate::text::is_blank(&context),
             context,
             at: clock().now(),
             source,

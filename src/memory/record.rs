@@ -11,7 +11,7 @@ use super::language::Language;
 pub type Metrics = BTreeMap<String, f64>;
 
 /// How often an entry was stored and how well it worked: the evidence recall ranks by.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Track {
     /// Times this exact entry was stored.
     pub seen_count: u64,
@@ -49,7 +49,7 @@ pub trait Tracked {
 }
 
 /// A reusable code structure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CodePattern {
     /// Short name: "JWT authentication middleware".
     pub name: String,
@@ -66,6 +66,7 @@ pub struct CodePattern {
     /// Who stored it: api, cli, seed, extractor, …
     pub source: String,
     /// Measurements from the latest use.
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     pub metrics: Metrics,
     /// The structural fingerprint it was stored under, if it was extracted from code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,7 +77,7 @@ pub struct CodePattern {
 }
 
 /// A complete solution to a problem.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Solution {
     /// The problem it solves.
     pub problem: String,
@@ -91,6 +92,7 @@ pub struct Solution {
     /// Who stored it.
     pub source: String,
     /// Measurements from the latest use.
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     pub metrics: Metrics,
     /// Uses and outcomes.
     #[serde(flatten)]
@@ -98,7 +100,7 @@ pub struct Solution {
 }
 
 /// How an error was resolved, and whether that worked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorResolution {
     /// The error message as it was first stored.
     pub error_message: String,

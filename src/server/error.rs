@@ -30,6 +30,44 @@ pub struct ApiError {
     pub details: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
+/// The body of every error response, as the OpenAPI document states it.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ApiErrorBody {
+    /// The error.
+    #[expect(
+        dead_code,
+        reason = "a type for the document; responses are built from Body"
+    )]
+    error: ApiErrorDetail,
+}
+
+/// What went wrong.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "a type for the document; responses are built from Inner"
+)]
+pub struct ApiErrorDetail {
+    /// A stable, machine-readable code: invalid_json, invalid_body, invalid_id,
+    /// invalid_idempotency_key (400); unauthorized (401); not_found, unknown_route (404);
+    /// method_not_allowed (405); episode_ended, no_seeds, conflict, fenced, lease_held,
+    /// lease_lost, idempotency_in_progress, idempotency_key_reused (409); body_too_large
+    /// (413); unsupported_media_type (415); invalid_request, unsupported_language,
+    /// invalid_seeds (422); internal (500); overloaded, timeout, store_unavailable (503).
+    code: String,
+    /// What went wrong, for people.
+    message: String,
+    /// What to do about it.
+    hint: String,
+    /// `conflict`: the version stored now (null: no record).
+    #[schema(required = false)]
+    current_version: Option<u64>,
+    /// `lease_held`: milliseconds until the earliest holder's lease lapses.
+    #[schema(required = false, nullable = false)]
+    expires_in_ms: Option<u64>,
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: Inner<'a>,
@@ -175,9 +213,12 @@ impl From<StoreError> for ApiError {
                     "the lease lapsed or was released: acquire it again before writing",
                 );
             }
+            // The IETF draft suggests 422; the request itself is valid and only conflicts
+            // with what the key was first used for, so engram answers 409, as for every
+            // other conflict with stored state.
             StoreError::IdempotencyMismatch { .. } => {
                 return Self::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    StatusCode::CONFLICT,
                     "idempotency_key_reused",
                     message,
                     "send a new Idempotency-Key for a new request",
@@ -353,7 +394,7 @@ mod tests {
         assert_eq!(json["error"]["expires_in_ms"], 2500);
         assert_eq!(retry.as_deref(), Some("3"));
         let (status, json, _) = body(StoreError::IdempotencyMismatch { key: "k".into() }.into());
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(json["error"]["code"], "idempotency_key_reused");
         let (status, json, _) = body(
             StoreError::Unconfirmed {

@@ -66,9 +66,13 @@ fn unauthorized(message: &str) -> Response {
     response
 }
 
-/// Lets a request through when it carries an accepted bearer key (or no key is configured).
+/// Routes anyone may call: liveness and the API's document.
+pub const PUBLIC_PATHS: [&str; 2] = ["/healthz", "/openapi.json"];
+
+/// Lets a request through when it carries an accepted bearer key (or no key is configured,
+/// or the route is public).
 pub async fn authorize(State(keys): State<Arc<Keys>>, request: Request, next: Next) -> Response {
-    if keys.is_empty() {
+    if keys.is_empty() || PUBLIC_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {

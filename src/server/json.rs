@@ -82,3 +82,84 @@ where
 fn query_rejection(rejection: &QueryRejection) -> ApiError {
     ApiError::invalid(rejection.body_text())
 }
+
+/// The largest integer a JSON number carries exactly in every client (2^53 − 1).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// A non-negative integer field as JSON Schema counts integers: `5`, and also `5.0` or
+/// `5e0` (JSON Schema's `integer` is a mathematical integer, whatever its spelling), at most
+/// [`MAX_SAFE_INTEGER`]. Strings are not numbers.
+pub fn integer<'de, D>(deserializer: D) -> Result<u64, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize as _;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    whole(&number).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{number} is not a whole number from 0 to {MAX_SAFE_INTEGER}"
+        ))
+    })
+}
+
+fn whole(number: &serde_json::Number) -> Option<u64> {
+    if let Some(n) = number.as_u64() {
+        return (n <= MAX_SAFE_INTEGER).then_some(n);
+    }
+    let x = number.as_f64()?;
+    (x.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER as f64).contains(&x)).then_some(x as u64)
+}
+
+/// [`integer`] for a field that is sometimes absent (its default applies then).
+pub fn usize_integer<'de, D>(deserializer: D) -> Result<usize, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    integer(deserializer).and_then(|n| usize::try_from(n).map_err(serde::de::Error::custom))
+}
+
+/// A non-negative integer in a query string, as JSON Schema reads one (`10`, `10.0`).
+pub fn query_integer<'de, D>(deserializer: D) -> Result<usize, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize as _;
+    let text = String::deserialize(deserializer)?;
+    let number: serde_json::Number = text
+        .trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a number")))?;
+    whole(&number)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a whole number")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Limit {
+        #[serde(deserialize_with = "integer")]
+        n: u64,
+    }
+
+    #[test]
+    fn integers_are_mathematical_integers() {
+        for (json, expected) in [
+            ("5", Some(5)),
+            ("5.0", Some(5)),
+            ("5e0", Some(5)),
+            ("1e2", Some(100)),
+            ("5.5", None),
+            ("-1", None),
+            ("\"5\"", None),
+            ("9007199254740991", Some(9_007_199_254_740_991)),
+            ("9007199254740992", None),
+            ("1e300", None),
+        ] {
+            let parsed = serde_json::from_str::<Limit>(&format!("{{\"n\": {json}}}")).ok();
+            assert_eq!(parsed.map(|l| l.n), expected, "{json}");
+        }
+    }
+}

@@ -10,7 +10,9 @@ mod guard;
 pub mod idempotency;
 mod json;
 mod metrics;
+pub mod openapi;
 mod routes;
+mod schema;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,7 +22,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -59,6 +60,8 @@ pub struct AppState {
     engram: Engram,
     seeds_dir: Option<PathBuf>,
     metrics: Metrics,
+    /// The OpenAPI document this server serves.
+    document: Arc<String>,
 }
 
 /// A handler's result: JSON, or an API error.
@@ -79,12 +82,23 @@ where
     }
 }
 
-#[derive(Serialize)]
+/// The server is up.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Health {
+    /// Always `ok`.
     status: &'static str,
+    /// engram's version.
     version: &'static str,
 }
 
+/// Liveness: answers while the server runs (no key needed).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    operation_id = "healthz",
+    responses((status = 200, description = "Up", body = Health))
+)]
 async fn healthz() -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok",
@@ -92,16 +106,31 @@ async fn healthz() -> axum::Json<Health> {
     })
 }
 
-/// The OpenAPI document of this API (committed as `openapi.json`, checked by a test).
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-async fn openapi() -> impl axum::response::IntoResponse {
+/// This document (no key needed).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "service",
+    operation_id = "openapi",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object))
+)]
+async fn openapi(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        OPENAPI,
+        state.document.as_str().to_owned(),
     )
 }
 
+/// Prometheus metrics: requests by route and status, latencies, points per collection.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    operation_id = "metrics",
+    responses((status = 200, description = "The Prometheus text format", content_type = "text/plain", body = String))
+)]
 async fn prometheus(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
@@ -139,44 +168,80 @@ async fn wrong_method() -> ApiError {
     )
 }
 
-/// Every route: (method, path template). The OpenAPI document lists exactly these (a test
-/// checks it, and that each is routed).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/openapi.json"),
-    ("GET", "/metrics"),
-    ("POST", "/v1/patterns"),
-    ("POST", "/v1/patterns/recall"),
-    ("POST", "/v1/patterns/suggest"),
-    ("POST", "/v1/solutions"),
-    ("POST", "/v1/solutions/recall"),
-    ("POST", "/v1/errors"),
-    ("POST", "/v1/errors/recall"),
-    ("POST", "/v1/episodes"),
-    ("GET", "/v1/episodes"),
-    ("POST", "/v1/episodes/recall"),
-    ("GET", "/v1/episodes/failures"),
-    ("GET", "/v1/episodes/{id}"),
-    ("POST", "/v1/episodes/{id}/events"),
-    ("POST", "/v1/episodes/{id}/end"),
-    ("POST", "/v1/episodes/{id}/abandon"),
-    ("POST", "/v1/extract"),
-    ("POST", "/v1/learn"),
-    ("POST", "/v1/knowledge"),
-    ("POST", "/v1/knowledge/seed"),
-    ("POST", "/v1/leases/{name}/acquire"),
-    ("POST", "/v1/leases/{name}/renew"),
-    ("POST", "/v1/leases/{name}/release"),
-    ("GET", "/v1/leases/{name}"),
-    ("PUT", "/v1/leases/{name}/value"),
-    ("GET", "/v1/leases/{name}/value"),
-    ("GET", "/v1/stats"),
-];
+/// The application's routes with their OpenAPI document: every route is registered through
+/// its `#[utoipa::path]` annotation, so the document and the router cannot disagree.
+fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use routes::{episodes, extract, knowledge, leases, memory};
+    use utoipa::OpenApi as _;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(openapi))
+        .routes(routes!(prometheus))
+        .routes(routes!(memory::store_pattern))
+        .routes(routes!(memory::recall_patterns))
+        .routes(routes!(extract::suggest))
+        .routes(routes!(memory::store_solution))
+        .routes(routes!(memory::recall_solutions))
+        .routes(routes!(memory::store_error))
+        .routes(routes!(memory::recall_errors))
+        .routes(routes!(episodes::start, episodes::running))
+        .routes(routes!(episodes::recall))
+        .routes(routes!(episodes::failures))
+        .routes(routes!(episodes::get))
+        .routes(routes!(episodes::record))
+        .routes(routes!(episodes::end))
+        .routes(routes!(episodes::abandon))
+        .routes(routes!(extract::extract))
+        .routes(routes!(extract::learn))
+        .routes(routes!(knowledge::add))
+        .routes(routes!(knowledge::seed))
+        .routes(routes!(leases::acquire))
+        .routes(routes!(leases::renew))
+        .routes(routes!(leases::release))
+        .routes(routes!(leases::state))
+        .routes(routes!(leases::write_value, leases::read_value))
+        .routes(routes!(memory::stats))
+}
+
+/// The OpenAPI document of the API (what `openapi.json` in the repository holds).
+pub fn document() -> utoipa::openapi::OpenApi {
+    finished(api().into_openapi())
+}
+
+/// The document with what every operation of a shape shares.
+fn finished(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify as _;
+    openapi::Shared.modify(&mut document);
+    document
+}
+
+/// Every route: (method, path template), from the document.
+pub fn routes() -> Vec<(String, String)> {
+    let document = document();
+    let mut routes = Vec::new();
+    for (path, item) in &document.paths.paths {
+        // Writes before reads of the same path, so that a reader finds what a writer made.
+        for (method, operation) in [
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("GET", item.get.is_some()),
+        ] {
+            if operation {
+                routes.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    routes
+}
 
 /// The application: every route behind its guards.
 pub fn router(engram: Engram, config: &ServerConfig) -> Router {
-    use routes::{episodes, extract, knowledge, leases, memory};
     let metrics = Metrics::default();
+    let (api, document) = api().split_for_parts();
+    let document = finished(document);
     let state = AppState {
         engram,
         seeds_dir: config.seeds_dir.clone().or_else(|| {
@@ -184,36 +249,9 @@ pub fn router(engram: Engram, config: &ServerConfig) -> Router {
             built_in.is_dir().then_some(built_in)
         }),
         metrics: metrics.clone(),
+        document: Arc::new(openapi::served(&document, !config.api_keys.is_empty())),
     };
-    let v1 = Router::new()
-        .route("/v1/patterns", post(memory::store_pattern))
-        .route("/v1/patterns/recall", post(memory::recall_patterns))
-        .route("/v1/patterns/suggest", post(extract::suggest))
-        .route("/v1/solutions", post(memory::store_solution))
-        .route("/v1/solutions/recall", post(memory::recall_solutions))
-        .route("/v1/errors", post(memory::store_error))
-        .route("/v1/errors/recall", post(memory::recall_errors))
-        .route("/v1/episodes", post(episodes::start).get(episodes::running))
-        .route("/v1/episodes/recall", post(episodes::recall))
-        .route("/v1/episodes/failures", get(episodes::failures))
-        .route("/v1/episodes/{id}", get(episodes::get))
-        .route("/v1/episodes/{id}/events", post(episodes::record))
-        .route("/v1/episodes/{id}/end", post(episodes::end))
-        .route("/v1/episodes/{id}/abandon", post(episodes::abandon))
-        .route("/v1/extract", post(extract::extract))
-        .route("/v1/learn", post(extract::learn))
-        .route("/v1/knowledge", post(knowledge::add))
-        .route("/v1/knowledge/seed", post(knowledge::seed))
-        .route("/v1/leases/{name}/acquire", post(leases::acquire))
-        .route("/v1/leases/{name}/renew", post(leases::renew))
-        .route("/v1/leases/{name}/release", post(leases::release))
-        .route("/v1/leases/{name}", get(leases::state))
-        .route(
-            "/v1/leases/{name}/value",
-            put(leases::write_value).get(leases::read_value),
-        )
-        .route("/v1/stats", get(memory::stats))
-        .route("/metrics", get(prometheus))
+    let guarded = api
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(Keys::new(&config.api_keys)),
@@ -224,9 +262,7 @@ pub fn router(engram: Engram, config: &ServerConfig) -> Router {
         timeout: config.request_timeout,
     };
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/openapi.json", get(openapi))
-        .merge(v1)
+        .merge(guarded)
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))

@@ -11,8 +11,21 @@ pub type Payload = serde_json::Map<String, serde_json::Value>;
 
 /// A point id. Qdrant accepts integers and UUIDs; engram always uses UUIDs so that ids can be
 /// derived from content ([`PointId::from_content`]) and never collide across kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
+#[schema(value_type = String, format = Uuid)]
 pub struct PointId(uuid::Uuid);
 
 impl PointId {

@@ -2,69 +2,95 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::super::error::ApiError;
+use super::super::error::{ApiError, ApiErrorBody};
 use super::super::idempotency::IdempotencyKey;
-use super::super::json::{ApiJson, ApiQuery};
+use super::super::json::{ApiJson, ApiQuery, query_integer, usize_integer};
+use super::super::schema;
 use super::super::{AppState, Reply, blocking};
 use crate::episodes::{Episode, EpisodeLog, FailureReport};
 use crate::memory::{Metrics, Recalled};
 use crate::store::{Payload, PointId};
 
-/// `POST /v1/episodes`.
-#[derive(Debug, Deserialize)]
+/// An episode to start.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
+    /// The task.
+    #[schema(schema_with = schema::message)]
     task: String,
+    /// Free-form context (a JSON object of at most 64 KiB).
     #[serde(default)]
+    #[schema(value_type = Object, default = json!({}))]
     context: Payload,
 }
 
 /// The id of a started episode.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Started {
+    /// Use it for events and the end.
     id: PointId,
 }
 
-/// `POST /v1/episodes/{id}/events`.
-#[derive(Debug, Deserialize)]
+/// An event to record.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
+    /// What happened: generate, vote, test, error, …
+    #[schema(schema_with = schema::label)]
     event_type: String,
+    /// Who did it: coder, tester, judge, …
+    #[schema(schema_with = schema::label)]
     agent_role: String,
+    /// Details: a JSON object of at most 64 KiB (null: none). An `error` field (a string, or
+    /// an object with a `message`) marks where things went wrong.
     #[serde(default)]
+    #[schema(schema_with = schema::event_data)]
     data: Option<serde_json::Value>,
 }
 
 /// A recorded event's place in its episode.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Recorded {
+    /// Its sequence number: 0, 1, 2, … in the episode's one order.
     sequence: u64,
 }
 
-/// `POST /v1/episodes/{id}/end`.
-#[derive(Debug, Deserialize)]
+/// How an episode ended.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndRequest {
+    /// Whether the task succeeded.
     success: bool,
+    /// Measurements of the whole episode.
     #[serde(default)]
+    #[schema(schema_with = schema::metrics)]
     metrics: Metrics,
 }
 
-/// `POST /v1/episodes/{id}/abandon`.
-#[derive(Debug, Deserialize)]
+/// Why an episode is abandoned.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AbandonRequest {
+    /// The reason.
+    #[schema(schema_with = schema::message)]
     reason: String,
 }
 
-/// `POST /v1/episodes/recall`.
-#[derive(Debug, Deserialize)]
+/// Episodes like a task.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EpisodeRecallRequest)]
 pub struct RecallRequest {
+    /// The task to find similar episodes of.
+    #[schema(schema_with = schema::message)]
     task: String,
-    #[serde(default = "five")]
+    /// At most this many.
+    #[serde(default = "five", deserialize_with = "usize_integer")]
+    #[schema(schema_with = schema::limit)]
     limit: usize,
+    /// Only successful episodes.
     #[serde(default)]
     success_only: bool,
 }
@@ -73,11 +99,14 @@ fn five() -> usize {
     5
 }
 
-/// `GET /v1/episodes/failures?limit=`.
-#[derive(Debug, Deserialize)]
+/// How many failure groups.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FailuresQuery {
-    #[serde(default = "ten")]
+    /// At most this many groups (1 to 100).
+    #[serde(default = "ten", deserialize_with = "query_integer")]
+    #[param(minimum = 1, maximum = 100, default = 10)]
     limit: usize,
 }
 
@@ -86,10 +115,21 @@ fn ten() -> usize {
 }
 
 /// A running episode.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Running {
+    /// Its id.
     id: PointId,
+    /// The episode.
     episode: Episode,
+}
+
+/// The `{id}` of an episode route.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EpisodePath {
+    /// The episode's id, as `POST /v1/episodes` returned it.
+    #[param(value_type = String, format = Uuid)]
+    id: String,
 }
 
 fn episode_id(text: &str) -> Result<PointId, ApiError> {
@@ -103,6 +143,16 @@ fn episode_id(text: &str) -> Result<PointId, ApiError> {
     })
 }
 
+/// Start an episode of a task; returns its id.
+#[utoipa::path(
+    post,
+    path = "/v1/episodes",
+    tag = "episodes",
+    operation_id = "startEpisode",
+    params(IdempotencyKey),
+    request_body(content = StartRequest, example = json!({"task": "implement REST API for todo items", "context": {"repo": "todo-api"}})),
+    responses((status = 200, description = "Started", body = Started))
+)]
 pub async fn start(
     State(state): State<AppState>,
     key: IdempotencyKey,
@@ -117,9 +167,22 @@ pub async fn start(
     .await
 }
 
+/// Record an event into a running episode (durable when answered).
+#[utoipa::path(
+    post,
+    path = "/v1/episodes/{id}/events",
+    tag = "episodes",
+    operation_id = "recordEvent",
+    params(EpisodePath, IdempotencyKey),
+    request_body(content = EventRequest, example = json!({"event_type": "test", "agent_role": "tester", "data": {"error": "AssertionError: expected 201, got 500"}})),
+    responses(
+        (status = 200, description = "Recorded", body = Recorded),
+        (status = 409, description = "The episode has ended (episode_ended), or the same Idempotency-Key is still running (idempotency_in_progress) or was first used for another request (idempotency_key_reused)", body = ApiErrorBody),
+    )
+)]
 pub async fn record(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(EpisodePath { id }): Path<EpisodePath>,
     key: IdempotencyKey,
     ApiJson(request): ApiJson<EventRequest>,
 ) -> Reply<Recorded> {
@@ -140,9 +203,22 @@ pub async fn record(
     .await
 }
 
+/// End a running episode as a success or a failure.
+#[utoipa::path(
+    post,
+    path = "/v1/episodes/{id}/end",
+    tag = "episodes",
+    operation_id = "endEpisode",
+    params(EpisodePath, IdempotencyKey),
+    request_body(content = EndRequest, example = json!({"success": false, "metrics": {"duration_s": 42.0}})),
+    responses(
+        (status = 200, description = "The ended episode", body = Episode),
+        (status = 409, description = "It has already ended (episode_ended), or the same Idempotency-Key is still running (idempotency_in_progress) or was first used for another request (idempotency_key_reused)", body = ApiErrorBody),
+    )
+)]
 pub async fn end(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(EpisodePath { id }): Path<EpisodePath>,
     key: IdempotencyKey,
     ApiJson(request): ApiJson<EndRequest>,
 ) -> Reply<Episode> {
@@ -158,9 +234,22 @@ pub async fn end(
     .await
 }
 
+/// Abandon a running episode (typically one whose process died).
+#[utoipa::path(
+    post,
+    path = "/v1/episodes/{id}/abandon",
+    tag = "episodes",
+    operation_id = "abandonEpisode",
+    params(EpisodePath, IdempotencyKey),
+    request_body(content = AbandonRequest, example = json!({"reason": "the worker was killed"})),
+    responses(
+        (status = 200, description = "The abandoned episode", body = Episode),
+        (status = 409, description = "It has already ended (episode_ended), or the same Idempotency-Key is still running (idempotency_in_progress) or was first used for another request (idempotency_key_reused)", body = ApiErrorBody),
+    )
+)]
 pub async fn abandon(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(EpisodePath { id }): Path<EpisodePath>,
     key: IdempotencyKey,
     ApiJson(request): ApiJson<AbandonRequest>,
 ) -> Reply<Episode> {
@@ -172,11 +261,31 @@ pub async fn abandon(
     .await
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Reply<EpisodeLog> {
+/// An episode and its events, in order.
+#[utoipa::path(
+    get,
+    path = "/v1/episodes/{id}",
+    tag = "episodes",
+    operation_id = "getEpisode",
+    params(EpisodePath),
+    responses((status = 200, description = "The episode and its events", body = EpisodeLog))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(EpisodePath { id }): Path<EpisodePath>,
+) -> Reply<EpisodeLog> {
     let id = episode_id(&id)?;
     blocking(&state, move |e| Ok(e.episodes().get_episode(id)?)).await
 }
 
+/// The running episodes, oldest first (in progress, or left by a process that died).
+#[utoipa::path(
+    get,
+    path = "/v1/episodes",
+    tag = "episodes",
+    operation_id = "runningEpisodes",
+    responses((status = 200, description = "Running episodes", body = [Running]))
+)]
 pub async fn running(State(state): State<AppState>) -> Reply<Vec<Running>> {
     blocking(&state, |e| {
         Ok(e.episodes()
@@ -188,6 +297,15 @@ pub async fn running(State(state): State<AppState>) -> Reply<Vec<Running>> {
     .await
 }
 
+/// Ended episodes whose task resembles this one.
+#[utoipa::path(
+    post,
+    path = "/v1/episodes/recall",
+    tag = "episodes",
+    operation_id = "recallEpisodes",
+    request_body(content = RecallRequest, example = json!({"task": "build a REST API", "limit": 5})),
+    responses((status = 200, description = "The best matches, best first", body = [Recalled<Episode>]))
+)]
 pub async fn recall(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RecallRequest>,
@@ -202,6 +320,15 @@ pub async fn recall(
     .await
 }
 
+/// What went wrong across failed episodes, grouped.
+#[utoipa::path(
+    get,
+    path = "/v1/episodes/failures",
+    tag = "episodes",
+    operation_id = "analyzeFailures",
+    params(FailuresQuery),
+    responses((status = 200, description = "Failure groups, most frequent first", body = FailureReport))
+)]
 pub async fn failures(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<FailuresQuery>,

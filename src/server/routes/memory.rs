@@ -2,10 +2,12 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::super::error::ApiError;
 use super::super::idempotency::IdempotencyKey;
-use super::super::json::ApiJson;
+use super::super::json::{ApiJson, usize_integer as integer};
+use super::super::schema;
 use super::super::{AppState, Reply, blocking};
 use super::{language, optional_language};
 use crate::memory::{
@@ -13,58 +15,102 @@ use crate::memory::{
     RecallOptions, Recalled, Solution, SolutionInput, Stored,
 };
 
-/// `POST /v1/patterns`.
-#[derive(Debug, Deserialize)]
+/// A code pattern to store.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatternRequest {
+    /// Short name of the pattern.
+    #[schema(schema_with = schema::title)]
     name: String,
+    /// The code.
+    #[schema(schema_with = schema::content)]
     code: String,
+    /// Its language.
+    #[schema(schema_with = schema::language)]
     language: String,
+    /// Where and why it applies.
     #[serde(default)]
+    #[schema(schema_with = schema::context)]
     context: String,
+    /// function, class, error_handling, snippet (the default), …
     #[serde(default)]
+    #[schema(schema_with = schema::optional_label)]
     pattern_type: Option<String>,
+    /// Labels for filtering at recall.
     #[serde(default)]
+    #[schema(schema_with = schema::tags)]
     tags: Vec<String>,
+    /// Who stores it (default `api`).
     #[serde(default)]
+    #[schema(schema_with = schema::optional_label)]
     source: Option<String>,
+    /// Measurements of this use; `success_rate` (default 1) is its outcome.
     #[serde(default)]
+    #[schema(schema_with = schema::metrics)]
     metrics: Metrics,
 }
 
-/// `POST /v1/solutions`.
-#[derive(Debug, Deserialize)]
+/// A solution to store.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SolutionRequest {
+    /// The problem it solves.
+    #[schema(schema_with = schema::message)]
     problem: String,
+    /// The solution (code or prose).
+    #[schema(schema_with = schema::content)]
     solution: String,
+    /// Its language (null: text).
     #[serde(default)]
+    #[schema(schema_with = schema::optional_language)]
     language: Option<String>,
+    /// Constraints, environment, what was tried.
     #[serde(default)]
+    #[schema(schema_with = schema::context)]
     context: String,
+    /// Labels for filtering at recall.
     #[serde(default)]
+    #[schema(schema_with = schema::tags)]
     tags: Vec<String>,
+    /// Who stores it (default `api`).
     #[serde(default)]
+    #[schema(schema_with = schema::optional_label)]
     source: Option<String>,
+    /// Measurements of this use; `success_rate` (default 1) is its outcome.
     #[serde(default)]
+    #[schema(schema_with = schema::metrics)]
     metrics: Metrics,
 }
 
-/// `POST /v1/errors`.
-#[derive(Debug, Deserialize)]
+/// How an error was resolved.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorRequest {
+    /// The error message, as printed.
+    #[schema(schema_with = schema::message)]
     message: String,
+    /// What resolved it, or was tried.
+    #[schema(schema_with = schema::content)]
     resolution: String,
+    /// Whether the resolution worked.
     #[serde(default = "yes")]
+    #[schema(default = true)]
     success: bool,
+    /// What was going on.
     #[serde(default)]
+    #[schema(schema_with = schema::context)]
     context: String,
+    /// The language (null: text).
     #[serde(default)]
+    #[schema(schema_with = schema::optional_language)]
     language: Option<String>,
+    /// Labels for filtering at recall.
     #[serde(default)]
+    #[schema(schema_with = schema::tags)]
     tags: Vec<String>,
+    /// Who stores it (default `api`).
     #[serde(default)]
+    #[schema(schema_with = schema::optional_label)]
     source: Option<String>,
 }
 
@@ -72,20 +118,32 @@ fn yes() -> bool {
     true
 }
 
-/// `POST /v1/{patterns,solutions,errors}/recall`.
-#[derive(Debug, Deserialize)]
+/// What to recall, and which entries may answer.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecallRequest {
+    /// What to look for, in words or code.
+    #[schema(schema_with = schema::message)]
     query: String,
-    #[serde(default = "five")]
+    /// At most this many entries.
+    #[serde(default = "five", deserialize_with = "integer")]
+    #[schema(schema_with = schema::limit)]
     limit: usize,
+    /// Only entries in this language.
     #[serde(default)]
+    #[schema(schema_with = schema::optional_language)]
     language: Option<String>,
+    /// Only entries carrying all of these tags.
     #[serde(default)]
+    #[schema(schema_with = schema::tags)]
     tags: Vec<String>,
+    /// Only entries from this source.
     #[serde(default)]
+    #[schema(schema_with = schema::optional_label)]
     source: Option<String>,
+    /// Only entries whose success rate is at least this.
     #[serde(default)]
+    #[schema(schema_with = schema::optional_rate)]
     min_success_rate: Option<f64>,
 }
 
@@ -122,6 +180,23 @@ async fn recall<T: Send + 'static>(
     .await
 }
 
+/// Store a code pattern; the same code again is one more sighting of one entry.
+#[utoipa::path(
+    post,
+    path = "/v1/patterns",
+    tag = "memory",
+    operation_id = "storePattern",
+    params(IdempotencyKey),
+    request_body(content = PatternRequest, example = json!({
+        "name": "JWT bearer check",
+        "code": "def require_token(request):\n    return verify_jwt(request.headers['Authorization'])",
+        "language": "python",
+        "context": "REST API authentication",
+        "tags": ["auth"],
+        "metrics": {"success_rate": 0.9}
+    })),
+    responses((status = 200, description = "Stored: the entry's id, its sightings, and whether this call created it", body = Stored))
+)]
 pub async fn store_pattern(
     State(state): State<AppState>,
     key: IdempotencyKey,
@@ -139,6 +214,15 @@ pub async fn store_pattern(
     blocking(&state, move |e| Ok(e.memory().store_pattern(input)?)).await
 }
 
+/// Recall code patterns by meaning.
+#[utoipa::path(
+    post,
+    path = "/v1/patterns/recall",
+    tag = "memory",
+    operation_id = "recallPatterns",
+    request_body(content = RecallRequest, example = json!({"query": "check a bearer token", "limit": 5})),
+    responses((status = 200, description = "The best matches, best first", body = [Recalled<CodePattern>]))
+)]
 pub async fn recall_patterns(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RecallRequest>,
@@ -146,6 +230,21 @@ pub async fn recall_patterns(
     recall(&state, request, Memory::recall_patterns).await
 }
 
+/// Store a solution; the same solution to the same problem again is one more sighting.
+#[utoipa::path(
+    post,
+    path = "/v1/solutions",
+    tag = "memory",
+    operation_id = "storeSolution",
+    params(IdempotencyKey),
+    request_body(content = SolutionRequest, example = json!({
+        "problem": "paginate a large SQL table without OFFSET",
+        "solution": "keyset pagination: WHERE id > :last ORDER BY id LIMIT :n",
+        "language": "sql",
+        "tags": ["db"]
+    })),
+    responses((status = 200, description = "Stored", body = Stored))
+)]
 pub async fn store_solution(
     State(state): State<AppState>,
     key: IdempotencyKey,
@@ -164,6 +263,15 @@ pub async fn store_solution(
     blocking(&state, move |e| Ok(e.memory().store_solution(input)?)).await
 }
 
+/// Recall solutions by meaning.
+#[utoipa::path(
+    post,
+    path = "/v1/solutions/recall",
+    tag = "memory",
+    operation_id = "recallSolutions",
+    request_body(content = RecallRequest, example = json!({"query": "page through a big table"})),
+    responses((status = 200, description = "The best matches, best first", body = [Recalled<Solution>]))
+)]
 pub async fn recall_solutions(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RecallRequest>,
@@ -171,6 +279,21 @@ pub async fn recall_solutions(
     recall(&state, request, Memory::recall_solutions).await
 }
 
+/// Store how an error was resolved (or that a resolution failed).
+#[utoipa::path(
+    post,
+    path = "/v1/errors",
+    tag = "memory",
+    operation_id = "storeError",
+    params(IdempotencyKey),
+    request_body(content = ErrorRequest, example = json!({
+        "message": "ModuleNotFoundError: No module named 'fastapi'",
+        "resolution": "pip install fastapi uvicorn",
+        "context": "starting the API server",
+        "language": "python"
+    })),
+    responses((status = 200, description = "Stored", body = Stored))
+)]
 pub async fn store_error(
     State(state): State<AppState>,
     key: IdempotencyKey,
@@ -188,6 +311,15 @@ pub async fn store_error(
     blocking(&state, move |e| Ok(e.memory().store_error(input)?)).await
 }
 
+/// Recall resolutions of errors like this one (normalised as stored errors are).
+#[utoipa::path(
+    post,
+    path = "/v1/errors/recall",
+    tag = "memory",
+    operation_id = "recallErrors",
+    request_body(content = RecallRequest, example = json!({"query": "Cannot import fastapi"})),
+    responses((status = 200, description = "The best matches, best first", body = [Recalled<ErrorResolution>]))
+)]
 pub async fn recall_errors(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RecallRequest>,
@@ -195,6 +327,14 @@ pub async fn recall_errors(
     recall(&state, request, Memory::recall_errors).await
 }
 
+/// Entries per collection, language and source, and disk use.
+#[utoipa::path(
+    get,
+    path = "/v1/stats",
+    tag = "memory",
+    operation_id = "stats",
+    responses((status = 200, description = "Counts per collection", body = MemoryStats))
+)]
 pub async fn stats(State(state): State<AppState>) -> Reply<MemoryStats> {
     blocking(&state, |e| Ok(e.memory().stats()?)).await
 }

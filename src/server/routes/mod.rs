@@ -1,18 +1,26 @@
 //! The `/v1` routes, one file per capability.
 
+#[expect(
+    unused_qualifications,
+    reason = "utoipa's path macro qualifies the parameter types it is given"
+)]
 pub mod episodes;
 pub mod extract;
 pub mod knowledge;
+#[expect(
+    unused_qualifications,
+    reason = "utoipa's path macro qualifies the parameter types it is given"
+)]
 pub mod leases;
 pub mod memory;
 
 use super::error::ApiError;
 use crate::memory::Language;
 
-/// A language named in a request (`python`, `py`, …), or a 422 listing the known ones.
+/// A language named in a request (`python`, `py`, …, exactly as the document's enum lists
+/// them), or a 422 listing the known ones.
 pub fn language(name: &str) -> Result<Language, ApiError> {
-    name.parse::<Language>()
-        .map_err(|e| ApiError::invalid(e.to_string()))
+    Language::from_exact_name(name).map_err(|e| ApiError::invalid(e.to_string()))
 }
 
 /// An optional language field: absent stays absent, a name must be known.

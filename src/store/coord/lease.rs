@@ -33,17 +33,18 @@ pub const LEASES_COLLECTION: &str = "leases";
 pub const MIN_TTL: Duration = Duration::from_millis(10);
 /// Longest time to live.
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
-/// Longest wait for a lease.
-pub const MAX_WAIT: Duration = Duration::from_secs(60);
-/// Longest lease name or owner (bytes).
-pub const MAX_NAME_BYTES: usize = 255;
+/// Longest wait for a lease (a caller that must wait longer retries, after the
+/// `expires_in_ms` a refusal gives).
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+/// Longest lease name or owner (characters).
+pub const MAX_NAME_CHARS: usize = 255;
 /// The payload field a fenced write records its lease in.
 pub const FENCE_LEASE_FIELD: &str = "_fence_lease";
 /// The payload field a fenced write records its epoch in.
 pub const FENCE_EPOCH_FIELD: &str = "_fence_epoch";
 
 /// Shared or exclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeaseMode {
     /// Any number of shared holders at once, and no exclusive one (readers).
@@ -63,7 +64,7 @@ impl LeaseMode {
 }
 
 /// A granted lease: what its holder keeps to renew, release and fence writes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Lease {
     /// The lease's name.
     pub name: String,
@@ -120,7 +121,7 @@ struct LeaseRecord {
 }
 
 /// A live holder as others see it (without its token).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HolderView {
     /// Who holds it, as the holder said.
     pub owner: String,
@@ -135,7 +136,7 @@ pub struct HolderView {
 }
 
 /// A lease as everybody may see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LeaseState {
     /// The lease's name.
     pub name: String,
@@ -146,7 +147,7 @@ pub struct LeaseState {
 }
 
 /// The value a lease guards, as read back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GuardedValue {
     /// The lease's name.
     pub lease: String,
@@ -161,7 +162,7 @@ pub struct GuardedValue {
 /// A request for a lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acquire {
-    /// The lease's name (1 to 255 bytes, no control characters).
+    /// The lease's name (1 to 255 characters, no control characters).
     pub name: String,
     /// Shared or exclusive.
     pub mode: LeaseMode,
@@ -210,10 +211,10 @@ fn value_id(name: &str) -> PointId {
 
 /// Checks a lease name or owner.
 pub fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > MAX_NAME_BYTES {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(StoreError::InvalidInput(format!(
-            "{what} must be 1 to {MAX_NAME_BYTES} bytes, not {}",
-            name.len()
+            "{what} must be 1 to {MAX_NAME_CHARS} characters, not {chars}"
         )));
     }
     if name.chars().any(char::is_control) {
@@ -275,6 +276,7 @@ impl Leases {
     }
 
     fn read(&self, name: &str) -> Result<Option<(LeaseRecord, u64)>> {
+        check_name("lease name", name)?;
         let Some(Versioned { record, version }) = self.collection.read_versioned(lease_id(name))?
         else {
             return Ok(None);

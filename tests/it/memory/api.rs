@@ -1,7 +1,7 @@
 //! The library API: round trips, deduplication, ranking by evidence, filters, bad input.
 
 use engram::memory::{
-    ErrorInput, Language, MAX_CONTENT_BYTES, MemoryError, MemoryKind, Metrics, PatternInput,
+    ErrorInput, Language, MAX_CONTENT_CHARS, MemoryError, MemoryKind, Metrics, PatternInput,
     RecallOptions, SolutionInput,
 };
 
@@ -269,7 +269,7 @@ fn bad_input_is_refused_and_leaves_the_store_intact() {
     let nan = Metrics::from([("success_rate".to_owned(), f64::NAN)]);
     let too_high = Metrics::from([("success_rate".to_owned(), 1.5)]);
     let infinite = Metrics::from([("latency_ms".to_owned(), f64::INFINITY)]);
-    let huge = "x".repeat(MAX_CONTENT_BYTES + 1);
+    let huge = "x".repeat(MAX_CONTENT_CHARS + 1);
     let attempts: Vec<(&str, Result<_, MemoryError>)> = vec![
         (
             "empty code",

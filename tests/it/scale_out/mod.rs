@@ -344,7 +344,7 @@ pub fn a_contended_lease_has_one_holder_at_a_time(
                     // moment: a retry gets the grant the first attempt may have got.
                     let (lease, _) = server.post_until_acknowledged(
                         &format!("/v1/leases/{name}/acquire"),
-                        &json!({"ttl_ms": ttl_ms, "wait_ms": 20_000, "owner": format!("client-{c}")}),
+                        &json!({"ttl_ms": ttl_ms, "wait_ms": 10_000, "owner": format!("client-{c}")}),
                         &format!("{run}-acquire-{n}"),
                     );
                     let from = wall_ms();

@@ -43,7 +43,7 @@ fn idempotent_episode_writes_happen_once() {
         &json!({"task": "something else"}),
         &[("Idempotency-Key", "ep-1")],
     );
-    assert_eq!(reused.status, 422);
+    assert_eq!(reused.status, 409);
     assert_eq!(reused.code(), "idempotency_key_reused");
     let id = started.body["id"].as_str().expect("id");
     let event = json!({"event_type": "test", "agent_role": "tester", "data": {"n": 1}});

@@ -1,0 +1,392 @@
+//! The JSON Schemas of request fields, with every constraint the server enforces, for the
+//! generated OpenAPI document. Each mirrors a check in [`crate::text`] or the route that
+//! reads the field, so that what the document allows the server accepts and what it
+//! forbids the server refuses (`tests/it/server/openapi.rs` and the schema fuzzer in CI
+//! hold the two together).
+
+use serde_json::{Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+
+use crate::extract::SourceLanguage;
+use crate::memory::{Language, MAX_RECALL};
+use crate::text::{
+    LABEL_PATTERN, MAX_CONTENT_CHARS, MAX_LABEL_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS,
+    VISIBLE_PATTERN,
+};
+
+/// Most tags in a request.
+pub const MAX_TAGS: usize = crate::memory::input::MAX_TAGS;
+
+fn schema(value: Value) -> RefOr<Schema> {
+    match serde_json::from_value::<Schema>(value) {
+        Ok(schema) => RefOr::T(schema),
+        // The values below are literals checked by the document's own test.
+        Err(error) => panic!("an invalid schema literal: {error}"),
+    }
+}
+
+/// `value` or null.
+fn nullable(mut value: Value) -> Value {
+    match value.get_mut("type") {
+        Some(Value::String(kind)) => {
+            let kind = kind.clone();
+            value["type"] = json!([kind, "null"]);
+            if let Some(Value::Array(values)) = value.get_mut("enum") {
+                values.push(Value::Null);
+            }
+            value
+        }
+        _ => json!({"oneOf": [value, {"type": "null"}]}),
+    }
+}
+
+fn required_text(max: usize, description: &str) -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max,
+        "pattern": VISIBLE_PATTERN,
+        "description": format!("{description} At most {max} characters, not blank (whitespace and invisible characters do not count)."),
+    })
+}
+
+/// A name or title.
+pub fn title() -> RefOr<Schema> {
+    schema(required_text(MAX_TITLE_CHARS, "A short name."))
+}
+
+/// Code, a solution or a resolution.
+pub fn content() -> RefOr<Schema> {
+    schema(required_text(MAX_CONTENT_CHARS, "The content."))
+}
+
+/// An error message, problem, task, reason or query.
+pub fn message() -> RefOr<Schema> {
+    schema(required_text(MAX_TEXT_CHARS, "The text."))
+}
+
+/// An optional free text (context).
+pub fn context() -> RefOr<Schema> {
+    schema(json!({
+        "type": "string",
+        "maxLength": MAX_TEXT_CHARS,
+        "default": "",
+        "description": format!("Free text, at most {MAX_TEXT_CHARS} characters; may be empty."),
+    }))
+}
+
+fn label_value() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_LABEL_CHARS,
+        "pattern": LABEL_PATTERN,
+    })
+}
+
+/// A label: source, pattern type, event type, agent role.
+pub fn label() -> RefOr<Schema> {
+    let mut value = label_value();
+    value["description"] = json!(format!(
+        "A label: 1 to {MAX_LABEL_CHARS} characters, something visible, no control characters."
+    ));
+    schema(value)
+}
+
+/// A label or null (the default applies).
+pub fn optional_label() -> RefOr<Schema> {
+    let mut value = nullable(label_value());
+    value["description"] = json!("A label, or null for the default.");
+    schema(value)
+}
+
+/// Tags: labels, at most [`MAX_TAGS`].
+pub fn tags() -> RefOr<Schema> {
+    schema(json!({
+        "type": "array",
+        "items": label_value(),
+        "maxItems": MAX_TAGS,
+        "default": [],
+        "description": format!("Labels, at most {MAX_TAGS}."),
+    }))
+}
+
+/// Measurements: named finite numbers; `success_rate` within [0, 1].
+pub fn metrics() -> RefOr<Schema> {
+    schema(metrics_value())
+}
+
+fn metrics_value() -> Value {
+    json!({
+        "type": "object",
+        "maxProperties": crate::memory::input::MAX_METRICS,
+        "propertyNames": label_value(),
+        "additionalProperties": {"type": "number"},
+        "properties": {"success_rate": {"type": "number", "minimum": 0, "maximum": 1}},
+        "default": {},
+        "description": "Named measurements of this use (at most 64); `success_rate`, within [0, 1], is its outcome.",
+    })
+}
+
+fn language_names() -> Vec<&'static str> {
+    Language::accepted_names()
+}
+
+/// A memory language by one of its names.
+pub fn language() -> RefOr<Schema> {
+    schema(json!({
+        "type": "string",
+        "enum": language_names(),
+        "description": "The language, by its name or an alias (lower case).",
+    }))
+}
+
+/// A memory language or null.
+pub fn optional_language() -> RefOr<Schema> {
+    schema(nullable(json!({
+        "type": "string",
+        "enum": language_names(),
+        "description": "The language, by its name or an alias (lower case); null for text.",
+    })))
+}
+
+fn source_fields() -> serde_json::Map<String, Value> {
+    let value = json!({
+        "code": required_text(
+            super::routes::extract::MAX_EXTRACT_CHARS,
+            "The source code.",
+        ),
+        "language": nullable(json!({
+            "type": "string",
+            "enum": SourceLanguage::accepted_names(),
+            "description": "The source language, by its name or an alias (lower case); null to tell it from `file_name`.",
+        })),
+        "file_name": nullable(json!({
+            "type": "string",
+            "pattern": SourceLanguage::file_name_pattern(),
+            "description": "A file name whose extension is a supported language's (checked whenever given; used when `language` is absent or null).",
+        })),
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Either `language` or `file_name` must be a string.
+fn language_or_file_name() -> Value {
+    json!([
+        {"type": "object", "required": ["language"], "properties": {"language": {"type": "string"}}},
+        {"type": "object", "required": ["file_name"], "properties": {"file_name": {"type": "string"}}}
+    ])
+}
+
+/// `POST /v1/extract`'s body.
+pub fn extract_request() -> RefOr<Schema> {
+    schema(json!({
+        "description": "Source code and its language (named, or told by a file name).",
+        "allOf": [
+            {
+                "type": "object",
+                "properties": source_fields(),
+                "required": ["code"],
+                "additionalProperties": false,
+            },
+            {"anyOf": language_or_file_name()},
+        ],
+    }))
+}
+
+/// `POST /v1/learn`'s body.
+pub fn learn_request() -> RefOr<Schema> {
+    let mut properties = source_fields();
+    properties.insert(
+        "task".into(),
+        required_text(MAX_TEXT_CHARS, "The task the round solved."),
+    );
+    properties.insert(
+        "tags".into(),
+        json!({
+            "type": "array",
+            "items": label_value(),
+            "maxItems": crate::extract::learn::MAX_TASK_TAGS,
+            "default": [],
+            "description": format!("Labels for the learned patterns, at most {}.", crate::extract::learn::MAX_TASK_TAGS),
+        }),
+    );
+    let mut metrics = metrics_value();
+    // Learning adds the pattern's cyclomatic complexity to the round's metrics.
+    metrics["maxProperties"] = json!(crate::memory::input::MAX_METRICS - 1);
+    properties.insert("metrics".into(), metrics);
+    schema(json!({
+        "description": "A consensus winner's code, its language (named, or told by a file name), the task and the round's metrics.",
+        "allOf": [
+            {
+                "type": "object",
+                "properties": properties,
+                "required": ["code", "task"],
+                "additionalProperties": false,
+            },
+            {"anyOf": language_or_file_name()},
+        ],
+    }))
+}
+
+/// A recall size.
+pub fn limit() -> RefOr<Schema> {
+    schema(json!({"type": "integer", "minimum": 1, "maximum": MAX_RECALL, "default": 5}))
+}
+
+/// A rate within [0, 1], or null.
+pub fn optional_rate() -> RefOr<Schema> {
+    schema(nullable(
+        json!({"type": "number", "minimum": 0, "maximum": 1}),
+    ))
+}
+
+/// An event's data: an object, or null.
+pub fn event_data() -> RefOr<Schema> {
+    schema(json!({
+        "type": ["object", "null"],
+        "description": "Details: a JSON object of at most 64 KiB, or null for none.",
+    }))
+}
+
+/// What custom knowledge is.
+pub fn knowledge_type() -> RefOr<Schema> {
+    schema(json!({
+        "type": "string",
+        "enum": crate::knowledge::Category::ACCEPTED_NAMES,
+        "description": "design_pattern (pattern), best_practice (practice) or common_error (error).",
+    }))
+}
+
+/// Custom knowledge's metadata.
+pub fn knowledge_metadata() -> RefOr<Schema> {
+    use super::routes::knowledge::{
+        MAX_METADATA_FIELDS, MAX_METADATA_KEY_CHARS, MAX_METADATA_TAGS, MAX_METADATA_VALUE_CHARS,
+    };
+    let mut name = label_value();
+    name["maxLength"] = json!(MAX_METADATA_KEY_CHARS);
+    schema(json!({
+        "type": "object",
+        "maxProperties": MAX_METADATA_FIELDS,
+        "default": {},
+        "properties": {
+            "language": {"type": "string", "enum": language_names()},
+            "tags": {"type": "array", "items": label_value(), "maxItems": MAX_METADATA_TAGS},
+            "context": {"type": "string", "maxLength": MAX_TEXT_CHARS},
+            "source": label_value(),
+        },
+        "propertyNames": {
+            "anyOf": [
+                {"type": "string", "enum": ["language", "tags", "context", "source"]},
+                name,
+            ]
+        },
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_METADATA_VALUE_CHARS, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"},
+                {"type": "number"},
+                {"type": "boolean"},
+            ]
+        },
+        "description": "`language`, `tags` (labels), `context` (the cause, for common errors) and `source`; any other field (a string of at most 32 characters, a number or a boolean) becomes a `key:value` tag.",
+    }))
+}
+
+/// Seed files sent with a seed request, or null.
+pub fn seed_files() -> RefOr<Schema> {
+    schema(json!({
+        "type": ["array", "null"],
+        "items": {
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "minLength": 1},
+                "content": {"type": "string"},
+            },
+            "required": ["path", "content"],
+            "additionalProperties": false,
+        },
+    }))
+}
+
+fn lease_name_value() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": crate::store::coord::lease::MAX_NAME_CHARS,
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
+    })
+}
+
+/// A lease's name or owner.
+pub fn lease_name() -> RefOr<Schema> {
+    schema(lease_name_value())
+}
+
+/// An owner, or null.
+pub fn optional_lease_name() -> RefOr<Schema> {
+    schema(nullable(lease_name_value()))
+}
+
+/// A lease's fencing epoch.
+pub fn epoch() -> RefOr<Schema> {
+    schema(json!({"type": "integer", "minimum": 0, "maximum": super::json::MAX_SAFE_INTEGER}))
+}
+
+/// A lease's time to live.
+pub fn ttl_ms() -> RefOr<Schema> {
+    use crate::store::coord::lease::{MAX_TTL, MIN_TTL};
+    schema(
+        json!({"type": "integer", "minimum": MIN_TTL.as_millis() as u64, "maximum": MAX_TTL.as_millis() as u64}),
+    )
+}
+
+/// How long to wait for a lease.
+pub fn wait_ms() -> RefOr<Schema> {
+    use crate::store::coord::lease::MAX_WAIT;
+    schema(
+        json!({"type": "integer", "minimum": 0, "maximum": MAX_WAIT.as_millis() as u64, "default": 0}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_literal_is_a_schema() {
+        type Make = fn() -> RefOr<Schema>;
+        let all: [(&str, Make); 23] = [
+            ("epoch", epoch),
+            ("title", title),
+            ("content", content),
+            ("message", message),
+            ("context", context),
+            ("label", label),
+            ("optional_label", optional_label),
+            ("tags", tags),
+            ("metrics", metrics),
+            ("language", language),
+            ("optional_language", optional_language),
+            ("extract_request", extract_request),
+            ("learn_request", learn_request),
+            ("limit", limit),
+            ("optional_rate", optional_rate),
+            ("event_data", event_data),
+            ("knowledge_type", knowledge_type),
+            ("knowledge_metadata", knowledge_metadata),
+            ("seed_files", seed_files),
+            ("lease_name", lease_name),
+            ("optional_lease_name", optional_lease_name),
+            ("ttl_ms", ttl_ms),
+            ("wait_ms", wait_ms),
+        ];
+        for (name, make) in all {
+            let made = std::panic::catch_unwind(make);
+            assert!(made.is_ok(), "{name}");
+        }
+    }
+}
