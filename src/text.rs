@@ -83,6 +83,24 @@ pub fn check_optional(field: &str, value: &str, max: usize) -> Result<(), String
     Ok(())
 }
 
+/// A label's one form, the same at store and at filter time on every entry point: without
+/// the invisible characters around it (whitespace, zero-width spaces, the byte-order mark).
+/// Case is kept, and labels compare exactly: `DB` and `db` are two tags.
+pub fn label(value: &str) -> &str {
+    value.trim_matches(is_invisible)
+}
+
+/// Labels in their one form ([`label`]), each once, in the order first given.
+pub fn labels(values: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .iter()
+        .map(|value| label(value))
+        .filter(|value| seen.insert(*value))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A label: a source, pattern type, tag, event type, agent role or metric name.
 pub fn check_label(field: &str, value: &str) -> Result<(), String> {
     if is_blank(value)

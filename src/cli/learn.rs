@@ -33,12 +33,7 @@ pub fn run(cli: &Cli, args: &LearnArgs, out: &mut Output) -> CliResult {
     let task = TaskContext {
         description: args.task.clone(),
         language: None,
-        tags: args
-            .tags
-            .iter()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect(),
+        tags: super::remember::tag_list(&args.tags),
     };
     let learned = session::open(cli)?.learn(&consensus, &winner, &task)?;
     if args.json {

@@ -23,7 +23,7 @@ pub fn run(cli: &Cli, args: &RecallArgs, out: &mut Output) -> CliResult {
     let options = RecallOptions {
         limit: args.limit,
         language: args.language.as_deref().map(language_of).transpose()?,
-        tags: args.tags.clone(),
+        tags: super::remember::tag_list(&args.tags),
         source: args.source.clone(),
         min_success_rate: args.min_success,
     };

@@ -132,12 +132,19 @@ fn describe(kind: &str, stored: &Stored) -> String {
 }
 
 fn tags(entry: &EntryArgs) -> Vec<String> {
-    entry
-        .tags
+    tag_list(&entry.tags)
+}
+
+/// The tags of a comma-separated `--tags` list, the same for every command (store, learn,
+/// recall): empty items (`ops,` or `ops,,db`) are dropped, the others take their one form
+/// ([`engram::text::label`]: surrounding spaces trimmed, case kept).
+pub(crate) fn tag_list(given: &[String]) -> Vec<String> {
+    let given: Vec<String> = given
         .iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect()
+        .filter(|t| !engram::text::is_blank(t))
+        .cloned()
+        .collect();
+    engram::text::labels(&given)
 }
 
 pub(crate) fn language_of(name: &str) -> Result<Language, Failure> {

@@ -62,6 +62,15 @@ impl PatternInput {
         }
     }
 
+    /// The input once valid, its tags and source in their one form
+    /// ([`crate::text::label`]).
+    pub(crate) fn checked(mut self) -> Result<Self> {
+        self.validate()?;
+        self.tags = crate::text::labels(&self.tags);
+        self.source = crate::text::label(&self.source).to_owned();
+        Ok(self)
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         title("name", &self.name)?;
         if let Some(fingerprint) = &self.fingerprint {
@@ -112,6 +121,15 @@ impl SolutionInput {
         }
     }
 
+    /// The input once valid, its tags and source in their one form
+    /// ([`crate::text::label`]).
+    pub(crate) fn checked(mut self) -> Result<Self> {
+        self.validate()?;
+        self.tags = crate::text::labels(&self.tags);
+        self.source = crate::text::label(&self.source).to_owned();
+        Ok(self)
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         content("problem", &self.problem, MAX_TEXT_CHARS)?;
         content("solution", &self.solution, MAX_CONTENT_CHARS)?;
@@ -156,6 +174,15 @@ impl ErrorInput {
             source: "api".to_owned(),
             idempotency_key: None,
         }
+    }
+
+    /// The input once valid, its tags and source in their one form
+    /// ([`crate::text::label`]).
+    pub(crate) fn checked(mut self) -> Result<Self> {
+        self.validate()?;
+        self.tags = crate::text::labels(&self.tags);
+        self.source = crate::text::label(&self.source).to_owned();
+        Ok(self)
     }
 
     pub(crate) fn validate(&self) -> Result<()> {

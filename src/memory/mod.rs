@@ -78,7 +78,8 @@ pub struct CollectionStats {
     pub by_language: BTreeMap<String, usize>,
     /// Entries per source.
     pub by_source: BTreeMap<String, usize>,
-    /// Bytes on disk, when the backend can tell.
+    /// Bytes allocated on disk (not the apparent size of sparse files), when the backend
+    /// can tell.
     pub disk_bytes: Option<u64>,
 }
 
@@ -206,7 +207,7 @@ impl Memory {
     /// Stores a code pattern; the same code in the same language again updates it, and so
     /// does, when a fingerprint is given, the same structure of the same pattern type.
     pub fn store_pattern(&self, input: PatternInput) -> Result<Stored> {
-        input.validate()?;
+        let input = input.checked()?;
         let id = match &input.fingerprint {
             Some(fingerprint) => PointId::from_content(&[
                 b"code_pattern/structure",
@@ -294,7 +295,7 @@ impl Memory {
 
     /// Stores a solution; the same solution to the same problem again updates it.
     pub fn store_solution(&self, input: SolutionInput) -> Result<Stored> {
-        input.validate()?;
+        let input = input.checked()?;
         let id = PointId::from_content(&[
             b"solution",
             collapse(&input.problem).to_lowercase().as_bytes(),
@@ -341,7 +342,7 @@ impl Memory {
     /// Stores how an error was resolved. The same (normalised) error with the same
     /// resolution again updates the entry: one more sighting, and a success or a failure.
     pub fn store_error(&self, input: ErrorInput) -> Result<Stored> {
-        input.validate()?;
+        let input = input.checked()?;
         let normalized = normalize_error(&input.message);
         let id = PointId::from_content(&[
             b"error",
@@ -676,11 +677,12 @@ fn recall_filter(options: &RecallOptions) -> Filter {
     if let Some(language) = options.language {
         filter = filter.and(Condition::keyword("language", language.name()));
     }
-    for tag in &options.tags {
-        filter = filter.and(Condition::keyword("tags", tag.clone()));
+    // Labels as they were stored: in their one form.
+    for tag in crate::text::labels(&options.tags) {
+        filter = filter.and(Condition::keyword("tags", tag));
     }
     if let Some(source) = &options.source {
-        filter = filter.and(Condition::keyword("source", source.clone()));
+        filter = filter.and(Condition::keyword("source", crate::text::label(source)));
     }
     if let Some(rate) = options.min_success_rate {
         filter = filter.and(Condition::at_least("success_rate", rate));

@@ -78,19 +78,20 @@ pub async fn authorize(State(keys): State<Arc<Keys>>, request: Request, next: Ne
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return unauthorized("this server requires an API key");
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    match token {
+    match value.to_str().ok().and_then(bearer_token) {
         Some(token) if keys.accepts(token) => next.run(request).await,
         Some(_) => unauthorized("the API key is not accepted"),
         None => unauthorized("the Authorization header is not `Bearer <key>`"),
     }
+}
+
+/// The token of `Bearer <token>` credentials (RFC 6750 §2.1). The scheme is
+/// case-insensitive and separated from the token by one or more spaces (RFC 9110 §11.4:
+/// `credentials = auth-scheme [ 1*SP token68 ]`); the token itself is compared exactly.
+fn bearer_token(credentials: &str) -> Option<&str> {
+    let (scheme, token) = credentials.trim().split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// How much work the server takes on at once, and for how long.
@@ -137,5 +138,29 @@ mod tests {
         assert!(!keys.accepts("k1-0123456789abcde"));
         assert!(!keys.accepts(""));
         assert!(Keys::default().is_empty());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_the_token_exact() {
+        for credentials in [
+            "Bearer k-1",
+            "bearer k-1",
+            "BEARER k-1",
+            "BeArEr   k-1",
+            " Bearer k-1 ",
+        ] {
+            assert_eq!(bearer_token(credentials), Some("k-1"), "{credentials:?}");
+        }
+        assert_eq!(bearer_token("Bearer K-1"), Some("K-1"));
+        for credentials in [
+            "Bearer",
+            "Bearer ",
+            "Basic k-1",
+            "Bearerk-1",
+            "Bearer\tk-1",
+            "",
+        ] {
+            assert_eq!(bearer_token(credentials), None, "{credentials:?}");
+        }
     }
 }

@@ -254,7 +254,8 @@ pub struct CollectionInfo {
     pub indexed_vectors: usize,
     /// Storage segments.
     pub segments: usize,
-    /// Bytes on disk, when the backend can tell.
+    /// Bytes allocated on disk (not the apparent size of sparse files), when the backend
+    /// can tell.
     pub disk_bytes: Option<u64>,
 }
 

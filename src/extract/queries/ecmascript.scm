@@ -1,7 +1,8 @@
 ; JavaScript, TypeScript and TSX: the captures their grammars share. Each language's own
 ; file is appended to this one. Capture names say what a node is:
-;   @function        function declarations, methods, and function or arrow expressions
-;                    given a name (assigned to a variable, property or key)
+;   @function        function declarations, methods, function expressions that name
+;                    themselves, and function or arrow expressions given a name
+;                    (assigned to a variable, property or key)
 ;   @type            classes
 ;   @error_handling  try / catch / finally
 
@@ -19,6 +20,13 @@
 
 (pair
   value: [(arrow_function) (function_expression) (generator_function)] @function)
+
+; A function expression that names itself is a function wherever it stands: called at once
+; (`(function load() { … })()`), passed as a callback, returned. Where it is also assigned,
+; the two captures are the same node and give one pattern.
+(function_expression name: (identifier)) @function
+
+(generator_function name: (identifier)) @function
 
 (class_declaration) @type
 

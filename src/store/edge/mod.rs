@@ -123,6 +123,7 @@ impl EdgeStore {
         let collections = dir.join(COLLECTIONS_DIR);
         fs_err::create_dir_all(&collections)
             .map_err(|e| StoreError::io("create", &collections, e))?;
+        remove_staging_leftovers(&collections)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             options,
@@ -302,7 +303,7 @@ pub struct CollectionFiles {
     pub name: String,
     /// Its spec, if `collection.json` is readable.
     pub spec: Option<CollectionSpec>,
-    /// Bytes on disk.
+    /// Bytes on disk (allocated, not apparent: the files are sparse).
     pub disk_bytes: u64,
 }
 
@@ -1155,6 +1156,27 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| StoreError::io("sync", dir, e))
 }
 
+/// Removes what a process killed while creating a collection left behind: its staging
+/// folder (`.NAME.creating-PID`, see `create_on_disk`). Called with the directory lock
+/// held, so no other process is creating one.
+fn remove_staging_leftovers(collections: &Path) -> Result<()> {
+    let entries =
+        fs_err::read_dir(collections).map_err(|e| StoreError::io("list", collections, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(".creating-") {
+            let path = entry.path();
+            tracing::info!(path = %path.display(), "removing an interrupted collection creation");
+            fs_err::remove_dir_all(&path).map_err(|e| StoreError::io("clean", &path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Bytes the files under `dir` occupy on disk: allocated blocks, not apparent sizes
+/// (qdrant-edge's memory-mapped files are sparse, their apparent size far beyond what
+/// they hold).
 fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -1163,10 +1185,21 @@ fn dir_size(dir: &Path) -> u64 {
         .flatten()
         .map(|entry| match entry.file_type() {
             Ok(t) if t.is_dir() => dir_size(&entry.path()),
-            Ok(_) => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            Ok(_) => entry.metadata().map(|m| allocated(&m)).unwrap_or(0),
             Err(_) => 0,
         })
         .sum()
+}
+
+#[cfg(unix)]
+fn allocated(metadata: &std::fs::Metadata) -> u64 {
+    // st_blocks counts 512-byte units whatever the file system's block size (stat(2)).
+    std::os::unix::fs::MetadataExt::blocks(metadata) * 512
+}
+
+#[cfg(not(unix))]
+fn allocated(metadata: &std::fs::Metadata) -> u64 {
+    metadata.len()
 }
 
 fn edge_error(error: qdrant_edge::OperationError) -> StoreError {

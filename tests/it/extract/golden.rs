@@ -255,6 +255,31 @@ fn javascript() {
     assert!(find(&e, Function, "loadCart").is_async);
 }
 
+/// A function expression that names itself is extracted wherever it stands: called at once,
+/// passed as a callback, returned; assigned, it is one pattern under its own name.
+#[test]
+fn named_function_expressions_are_functions_wherever_they_stand() {
+    let source = "(function load() { return 1; })();\n\
+                  items.forEach(function visit(item) { if (item) { use(item); } });\n\
+                  const handler = function inner() {};\n\
+                  function outer() { return function* ids() { yield 1; }; }\n\
+                  run(function () {});\n";
+    for language in [SourceLanguage::Javascript, SourceLanguage::Typescript] {
+        let e = extract(source, language).expect("extracts");
+        assert_eq!(e.error_count, 0, "{language:?}");
+        check(
+            &e,
+            &[
+                (Function, "load", None, 1, 1),
+                (Function, "visit", None, 2, 2),
+                (Function, "inner", None, 3, 1),
+                (Function, "outer", None, 4, 1),
+                (Function, "ids", None, 4, 1),
+            ],
+        );
+    }
+}
+
 #[test]
 fn typescript() {
     let (source, e) = extracted("repository.ts", SourceLanguage::Typescript);

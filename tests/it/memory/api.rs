@@ -259,6 +259,51 @@ fn recall_filters_by_tags_and_source() {
     assert!(both(&["nothing"], None).is_empty());
 }
 
+/// Labels take one form at store and at filter time: surrounding whitespace and invisible
+/// characters go, each tag is kept once, case is kept and compared exactly.
+#[test]
+fn labels_take_one_form_at_store_and_at_recall() {
+    let f = Fixture::new();
+    let stored = f
+        .memory
+        .store_error(ErrorInput {
+            tags: vec![" db ".into(), "ticket/ES-12/3".into(), "\u{200b}db".into()],
+            source: " ci\u{feff}".into(),
+            ..ErrorInput::new("KeyError: 'tenant_slug'", "seed the tenant table", true)
+        })
+        .expect("store");
+    let found = |tags: &[&str], source: Option<&str>| {
+        f.memory
+            .recall_errors(
+                "KeyError tenant_slug",
+                &RecallOptions {
+                    tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+                    source: source.map(str::to_owned),
+                    ..RecallOptions::top(5)
+                },
+            )
+            .expect("recall")
+    };
+    let all = found(&[], None);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].record.tags, ["db", "ticket/ES-12/3"]);
+    assert_eq!(all[0].record.source, "ci");
+    for (tags, source) in [
+        (&["db"][..], None),
+        (&[" db"][..], None),
+        (&[" ticket/ES-12/3 ", "db"][..], Some("ci")),
+        (&["\u{2060}db\u{2060}"][..], Some(" ci ")),
+    ] {
+        let hits = found(tags, source);
+        assert_eq!(hits.len(), 1, "{tags:?} {source:?}");
+        assert_eq!(hits[0].id, stored.id);
+    }
+    assert!(
+        found(&["DB"], None).is_empty(),
+        "labels compare with their case"
+    );
+}
+
 #[test]
 fn bad_input_is_refused_and_leaves_the_store_intact() {
     let f = Fixture::new();

@@ -248,3 +248,38 @@ fn bad_cli_input_exits_2_and_stores_nothing() {
         assert_eq!(collection["entries"], 0, "{collection}");
     }
 }
+
+/// `--tags` lists mean the same to every command: `engram remember` and `engram recall`
+/// trim items and drop empty ones alike.
+#[test]
+fn tag_lists_mean_the_same_to_remember_and_recall() {
+    let home = tempfile::tempdir().expect("tempdir");
+    ok(&run(
+        engram(home.path()).args([
+            "remember",
+            "error",
+            "--message",
+            "KeyError: 'tenant_slug'",
+            "--resolution",
+            "seed the tenant table",
+            "--tags",
+            "ops, ticket/ES-12/3",
+        ]),
+        None,
+    ));
+    for tags in [
+        "ops, ticket/ES-12/3",
+        " ticket/ES-12/3",
+        "ops,",
+        "ops,,ticket/ES-12/3",
+    ] {
+        let found = ok(&run(
+            engram(home.path()).args(["recall", "errors", "tenant_slug", "--tags", tags]),
+            None,
+        ));
+        assert!(
+            found.contains("seed the tenant table"),
+            "--tags {tags:?}: {found}"
+        );
+    }
+}

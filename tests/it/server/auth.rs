@@ -34,6 +34,42 @@ fn requests_need_the_right_key_when_keys_are_configured() {
     assert_eq!(stored.status, 200, "{:?}", stored.body);
 }
 
+/// RFC 9110 §11.1: an authentication scheme is case-insensitive (and §11.4: one or more
+/// spaces before the credentials); the key is not. Media types are case-insensitive too
+/// (RFC 9110 §8.3.1).
+#[test]
+fn header_names_schemes_and_media_types_are_case_insensitive_and_keys_are_not() {
+    let s = TestServer::with(|c| c.api_keys = vec![KEY.to_owned()]);
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let answer = s.get_authorized("/v1/stats", &format!("{scheme} {KEY}"));
+        assert_eq!(answer.status, 200, "{scheme}: {:?}", answer.body);
+    }
+    let spaced = s.get_authorized("/v1/stats", &format!("Bearer   {KEY}"));
+    assert_eq!(spaced.status, 200, "{:?}", spaced.body);
+    for refused in [
+        format!("Bearer {}", KEY.to_uppercase()),
+        format!("Basic {KEY}"),
+        format!("Bearer{KEY}"),
+        "Bearer".to_owned(),
+    ] {
+        let answer = s.get_authorized("/v1/stats", &refused);
+        assert_eq!(
+            (answer.status, answer.code()),
+            (401, "unauthorized"),
+            "{refused}"
+        );
+    }
+    let body = json!({"message": "E-case", "resolution": "r"}).to_string();
+    for media_type in [
+        "Application/JSON",
+        "application/json; charset=UTF-8",
+        "APPLICATION/JSON",
+    ] {
+        let stored = s.send("POST", "/v1/errors", media_type, body.as_bytes(), &[]);
+        assert_eq!(stored.status, 200, "{media_type}: {:?}", stored.body);
+    }
+}
+
 #[test]
 fn a_non_loopback_address_without_keys_refuses_to_start() {
     let dir = tempfile::tempdir().expect("tempdir");

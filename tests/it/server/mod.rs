@@ -227,6 +227,15 @@ impl TestServer {
         self.get_with(path, self.key.as_deref())
     }
 
+    /// `GET path` with this `Authorization` header value, as sent.
+    pub fn get_authorized(&self, path: &str, authorization: &str) -> Answer {
+        let request = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", authorization);
+        Self::answer(request.call())
+    }
+
     /// `GET path` with this key (or none).
     pub fn get_with(&self, path: &str, key: Option<&str>) -> Answer {
         let mut request = self.agent.get(format!("{}{path}", self.base));

@@ -81,6 +81,28 @@ fn memory_routes_store_and_recall_each_kind() {
     assert_eq!((wrong.status, wrong.code()), (405, "method_not_allowed"));
 }
 
+/// A tag sent with spaces around it is stored without them, and a recall filter finds it
+/// either way: one label form over HTTP as in the library and the CLI.
+#[test]
+fn tags_take_one_form_over_http() {
+    let s = TestServer::start();
+    let stored = s.post(
+        "/v1/errors",
+        &json!({"message": "OperationalError: database is locked", "resolution": "one writer", "tags": [" db ", "sqlite"]}),
+    );
+    assert_eq!(stored.status, 200, "{:?}", stored.body);
+    for tags in [json!(["db"]), json!([" db"]), json!(["sqlite ", "db"])] {
+        let found = s.post(
+            "/v1/errors/recall",
+            &json!({"query": "database is locked", "tags": tags}),
+        );
+        assert_eq!(found.status, 200, "{:?}", found.body);
+        let hits = found.body.as_array().expect("hits");
+        assert_eq!(hits.len(), 1, "{tags}: {:?}", found.body);
+        assert_eq!(hits[0]["record"]["tags"], json!(["db", "sqlite"]));
+    }
+}
+
 #[test]
 fn episode_routes_run_the_whole_lifecycle() {
     let s = TestServer::start();
