@@ -263,7 +263,8 @@ pub struct LearnArgs {
     #[arg(long, value_name = "JSON")]
     pub metrics: Option<String>,
 
-    /// Labels added to every pattern, comma-separated.
+    /// Labels added to every pattern, comma-separated (spaces around each are dropped; case
+    /// counts).
     #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
     pub tags: Vec<String>,
 
@@ -368,7 +369,8 @@ pub struct BenchArgs {
 /// Fields every `remember` takes.
 #[derive(Debug, Args)]
 pub struct EntryArgs {
-    /// Labels for filtering at recall, comma-separated.
+    /// Labels for filtering at recall, comma-separated (spaces around each are dropped; case
+    /// counts).
     #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
     pub tags: Vec<String>,
 
@@ -497,7 +499,8 @@ pub struct RecallArgs {
     #[arg(long)]
     pub language: Option<String>,
 
-    /// Only entries carrying all these tags, comma-separated.
+    /// Only entries carrying all these tags, comma-separated (spaces around each are dropped;
+    /// case counts).
     #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
     pub tags: Vec<String>,
 
