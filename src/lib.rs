@@ -33,6 +33,7 @@ pub mod embed;
 mod engram;
 pub mod episodes;
 pub mod extract;
+pub mod json_number;
 pub mod knowledge;
 pub mod memory;
 pub mod paths;

@@ -83,6 +83,27 @@ pub fn check_optional(field: &str, value: &str, max: usize) -> Result<(), String
     Ok(())
 }
 
+/// The one form of a text whatever byte-level variant it arrived in: CRLF and lone CR line
+/// endings become LF, and a leading byte-order mark is dropped. Everything engram derives
+/// from stored text (ids, fingerprints, signatures, line numbers) reads this form, so the
+/// same source saved on Windows or classic Mac OS is the same entry.
+pub fn canonical(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !text.contains('\r') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// [`canonical`], in place.
+pub fn canonicalize(text: &mut String) {
+    if let std::borrow::Cow::Owned(owned) = canonical(text) {
+        *text = owned;
+    } else if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+}
+
 /// A label's one form, the same at store and at filter time on every entry point: without
 /// the invisible characters around it (whitespace, zero-width spaces, the byte-order mark).
 /// Case is kept, and labels compare exactly: `DB` and `db` are two tags.
@@ -118,6 +139,24 @@ pub fn check_label(field: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_endings_and_the_byte_order_mark_have_one_form() {
+        let unix = "def f():\n    return 1\n";
+        for variant in [
+            "def f():\r\n    return 1\r\n",
+            "def f():\r    return 1\r",
+            "\u{feff}def f():\n    return 1\n",
+            "\u{feff}def f():\r\n    return 1\r",
+        ] {
+            assert_eq!(canonical(variant), unix, "{variant:?}");
+            let mut owned = variant.to_owned();
+            canonicalize(&mut owned);
+            assert_eq!(owned, unix);
+        }
+        assert!(matches!(canonical(unix), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(canonical("a\r\n\r\nb"), "a\n\nb", "blank lines stay");
+    }
 
     #[test]
     fn the_patterns_say_what_the_checks_do_for_every_bmp_character() {

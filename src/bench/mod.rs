@@ -305,7 +305,9 @@ fn max_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// Writes each scored question's top `DUMP_DEPTH` dense and BM25 candidates.
+/// Writes each scored question's top `DUMP_DEPTH` dense and BM25 candidates, and for every
+/// candidate of either half its cosine with the question (from the stored vector) and its
+/// keyword coverage (see [`crate::store::keyword_coverage`]).
 fn dump_candidates(
     out: &mut impl Write,
     path: &std::path::Path,
@@ -313,6 +315,12 @@ fn dump_candidates(
     collection: &crate::store::Collection,
     vectors: &[Vec<f32>],
 ) -> Result<(), BenchError> {
+    let encoder = crate::store::KeywordEncoder::new(&Default::default())?;
+    let texts: std::collections::HashMap<&str, &str> = corpus
+        .documents
+        .iter()
+        .map(|d| (d.key.as_str(), d.text.as_str()))
+        .collect();
     for (question, vector) in corpus.questions.iter().zip(vectors) {
         if question.category == 5 {
             continue;
@@ -338,12 +346,38 @@ fn dump_candidates(
                 .zip(hits.iter().map(|h| h.score))
                 .collect()
         };
+        let mut ids: Vec<PointId> = dense.iter().chain(&keyword).map(|h| h.id).collect();
+        ids.sort();
+        ids.dedup();
+        let query_terms = encoder.query(&question.text);
+        let candidates: serde_json::Map<String, serde_json::Value> = collection
+            .get(&ids, true)?
+            .into_iter()
+            .map(|record| {
+                let key = record
+                    .payload
+                    .get("key")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or("")
+                    .to_owned();
+                let cosine: f32 = record
+                    .vector
+                    .as_deref()
+                    .map_or(0.0, |v| v.iter().zip(vector).map(|(a, b)| a * b).sum());
+                let text = texts.get(key.as_str()).copied().unwrap_or("");
+                let coverage =
+                    crate::store::keyword_coverage(&query_terms, &encoder.document(text));
+                (key, serde_json::json!([cosine, coverage]))
+            })
+            .collect();
         let line = serde_json::json!({
             "corpus": corpus.name,
             "question": question.text,
             "gold": question.gold,
             "dense": pairs(&dense),
             "keyword": pairs(&keyword),
+            "query_terms": query_terms.indices.len(),
+            "candidates": candidates,
         });
         writeln!(out, "{line}").map_err(|source| BenchError::Output {
             path: path.to_path_buf(),

@@ -444,7 +444,9 @@ pub enum RememberCommand {
     },
     /// How an error was resolved.
     Error {
-        /// The error message, as printed.
+        /// The error message, as printed. All of it is stored and keyword-indexed; one longer
+        /// than 600 characters and 8 lines is embedded from the lines that name the error
+        /// (the model reads only 256 tokens).
         #[arg(long)]
         message: String,
         /// The resolution; without it, read from FILE or stdin.
@@ -511,6 +513,11 @@ pub struct RecallArgs {
     /// Only entries whose success rate is at least this (0 to 1).
     #[arg(long, value_name = "RATE")]
     pub min_success: Option<f64>,
+
+    /// Only entries at least this relevant (0 to 1): the similarity each result reports,
+    /// which does not depend on what else is stored (about 0.3 and below is unrelated).
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<f32>,
 
     /// At most this many results (1 to 100).
     #[arg(long, short = 'n', default_value_t = 5)]
@@ -579,6 +586,10 @@ pub enum EpisodeCommand {
         /// Only successful episodes.
         #[arg(long)]
         success_only: bool,
+        /// Only episodes at least this similar (0 to 1; does not depend on what else is
+        /// stored).
+        #[arg(long, value_name = "SCORE")]
+        min_score: Option<f32>,
         /// At most this many (1 to 100).
         #[arg(long, short = 'n', default_value_t = 5)]
         limit: usize,

@@ -29,8 +29,7 @@ pub fn run(cli: &Cli, command: &EpisodeCommand, out: &mut Output) -> CliResult {
             data,
         } => {
             let data = match data {
-                Some(json) => serde_json::from_str(json)
-                    .map_err(|e| Failure::usage(format!("--data is not JSON: {e}")))?,
+                Some(json) => super::parse_json(json, "--data", "JSON")?,
                 None => serde_json::Value::Object(Payload::new()),
             };
             let seq = episodes.record_event(episode_id(id)?, event_type, role, data)?;
@@ -48,11 +47,9 @@ pub fn run(cli: &Cli, command: &EpisodeCommand, out: &mut Output) -> CliResult {
                 Some(reason) => episodes.abandon_episode(id, reason)?,
                 None => {
                     let metrics: Metrics = match metrics {
-                        Some(json) => serde_json::from_str(json).map_err(|e| {
-                            Failure::usage(format!(
-                                "--metrics must be a JSON object of numbers: {e}"
-                            ))
-                        })?,
+                        Some(json) => {
+                            super::parse_json(json, "--metrics", "a JSON object of numbers")?
+                        }
                         None => Metrics::new(),
                     };
                     episodes.end_episode(id, *success && !*failure, metrics)?
@@ -107,10 +104,11 @@ pub fn run(cli: &Cli, command: &EpisodeCommand, out: &mut Output) -> CliResult {
         EpisodeCommand::Recall {
             task,
             success_only,
+            min_score,
             limit,
             json,
         } => {
-            let found = episodes.recall_episodes(task, *limit, *success_only)?;
+            let found = episodes.recall_episodes(task, *limit, *success_only, *min_score)?;
             if *json {
                 out.json(&found)?;
             } else if found.is_empty() {
@@ -122,7 +120,7 @@ pub fn run(cli: &Cli, command: &EpisodeCommand, out: &mut Output) -> CliResult {
                         text,
                         "{:>2}. {:.3}  {}  [{}, {} events]  {}",
                         rank + 1,
-                        item.score,
+                        item.similarity,
                         ellipsize(&item.record.task, 60),
                         item.record.status.name(),
                         item.record.event_count.unwrap_or(0),
@@ -173,10 +171,9 @@ fn episode_id(text: &str) -> Result<PointId, Failure> {
 }
 
 fn object(json: &str, flag: &str) -> Result<Payload, Failure> {
-    match serde_json::from_str(json) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Failure::usage(format!("{flag} must be a JSON object"))),
-        Err(e) => Err(Failure::usage(format!("{flag} is not JSON: {e}"))),
+    match super::parse_json(json, flag, "JSON")? {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(Failure::usage(format!("{flag} must be a JSON object"))),
     }
 }
 

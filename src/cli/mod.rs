@@ -36,6 +36,20 @@ pub(crate) mod exit {
     pub const MODEL: u8 = 3;
 }
 
+/// JSON given with `flag` on the command line; not JSON of the right shape, or a number the
+/// store cannot keep exactly ([`engram::json_number`]), is a usage error (exit 2) whose
+/// message ends with `hint`.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    json: &str,
+    flag: &str,
+    hint: &str,
+) -> Result<T, Failure> {
+    let value = serde_json::from_str(json)
+        .map_err(|e| Failure::usage(format!("{flag} is not {hint}: {e}")))?;
+    engram::json_number::check_exact(json).map_err(|e| Failure::usage(format!("{flag}: {e}")))?;
+    Ok(value)
+}
+
 /// An error together with the exit code it deserves.
 #[derive(Debug)]
 pub(crate) struct Failure {

@@ -26,6 +26,7 @@ pub fn run(cli: &Cli, args: &RecallArgs, out: &mut Output) -> CliResult {
         tags: super::remember::tag_list(&args.tags),
         source: args.source.clone(),
         min_success_rate: args.min_success,
+        min_score: args.min_score,
     };
     let memory = session::open(cli)?;
     match args.kind {
@@ -80,7 +81,7 @@ fn emit<T: Serialize>(
             text,
             "{:>2}. {:.3}  {}  [{}; stored {}×, {:.0}% success]",
             rank + 1,
-            item.score,
+            item.similarity,
             ellipsize(line.title, 70),
             line.language,
             line.track.seen_count,

@@ -63,11 +63,11 @@ pub fn run(cli: &Cli, what: &RememberCommand, out: &mut Output) -> CliResult {
         } => {
             let mut fields = match metadata.as_deref() {
                 None => serde_json::Map::new(),
-                Some(json) => serde_json::from_str(json).map_err(|error| {
-                    Failure::usage(format!(
-                        "--metadata must be a JSON object, e.g. '{{\"framework\": \"fastapi\"}}': {error}"
-                    ))
-                })?,
+                Some(json) => super::parse_json(
+                    json,
+                    "--metadata",
+                    "a JSON object, e.g. '{\"framework\": \"fastapi\"}'",
+                )?,
             };
             if let Some(language) = language {
                 fields.insert("language".into(), language.clone().into());
@@ -156,11 +156,11 @@ pub(crate) fn parse_metrics(json: Option<&str>) -> Result<Metrics, Failure> {
     let Some(json) = json else {
         return Ok(Metrics::new());
     };
-    serde_json::from_str::<Metrics>(json).map_err(|error| {
-        Failure::usage(format!(
-            "--metrics must be a JSON object of numbers, e.g. '{{\"success_rate\": 0.9}}': {error}"
-        ))
-    })
+    super::parse_json(
+        json,
+        "--metrics",
+        "a JSON object of numbers, e.g. '{\"success_rate\": 0.9}'",
+    )
 }
 
 /// The content of `file`, or of stdin for `-` or no file; must be UTF-8.

@@ -205,6 +205,7 @@ fn recall_body(query: &str, options: &RecallOptions) -> Value {
         "tags": options.tags,
         "source": options.source,
         "min_success_rate": options.min_success_rate,
+        "min_score": options.min_score,
     })
 }
 
@@ -484,16 +485,22 @@ impl Session {
         task: &str,
         limit: usize,
         success_only: bool,
+        min_score: Option<f32>,
     ) -> Result<Vec<Recalled<Episode>>, Failure> {
         match self {
             Self::Local(engram) => {
                 Ok(engram
                     .episodes()
-                    .recall_similar_episodes(task, limit, success_only)?)
+                    .recall_episodes_above(task, limit, success_only, min_score)?)
             }
             Self::Server(server) => server.post(
                 "/v1/episodes/recall",
-                json!({"task": task, "limit": limit, "success_only": success_only}),
+                json!({
+                    "task": task,
+                    "limit": limit,
+                    "success_only": success_only,
+                    "min_score": min_score,
+                }),
             ),
         }
     }
@@ -519,11 +526,13 @@ mod tests {
             tags: vec!["db".into()],
             source: Some("cli".into()),
             min_success_rate: Some(0.5),
+            min_score: Some(0.25),
         };
         let body = recall_body("q", &options);
         assert_eq!(body["language"], "python");
         assert_eq!(body["limit"], 3);
         assert_eq!(body["tags"][0], "db");
         assert_eq!(body["min_success_rate"], 0.5);
+        assert_eq!(body["min_score"], 0.25);
     }
 }

@@ -407,7 +407,26 @@ impl Episodes {
         n: usize,
         success_only: bool,
     ) -> Result<Vec<Recalled<Episode>>> {
+        self.recall_episodes_above(task_description, n, success_only, None)
+    }
+
+    /// [`Self::recall_similar_episodes`], keeping only episodes whose similarity is at least
+    /// `min_score` (in `[0, 1]`; see [`Recalled::similarity`]).
+    pub fn recall_episodes_above(
+        &self,
+        task_description: &str,
+        n: usize,
+        success_only: bool,
+        min_score: Option<f32>,
+    ) -> Result<Vec<Recalled<Episode>>> {
         text("task description", task_description)?;
+        if let Some(score) = min_score
+            && !(score.is_finite() && (0.0..=1.0).contains(&score))
+        {
+            return Err(EpisodeError::InvalidInput(format!(
+                "min_score {score} must be a number within [0, 1]"
+            )));
+        }
         if n == 0 || n > MAX_RECALL {
             return Err(EpisodeError::InvalidInput(format!(
                 "n {n} is out of range 1..={MAX_RECALL}"
@@ -422,7 +441,7 @@ impl Episodes {
             ]
         };
         let vector = self.embedder.embed(task_description)?;
-        let request = SearchRequest::new(
+        let mut request = SearchRequest::new(
             Query::Hybrid {
                 vector,
                 text: task_description.to_owned(),
@@ -433,6 +452,7 @@ impl Episodes {
             field: "status".into(),
             values: statuses,
         }]));
+        request.score_threshold = min_score;
         self.experiences
             .search(&request)?
             .into_iter()
@@ -441,6 +461,7 @@ impl Episodes {
                     id: hit.id,
                     score: hit.score,
                     similarity: hit.score,
+                    cosine: hit.dense_score.unwrap_or(0.0),
                     record: parse(hit.id, hit.payload)?,
                 })
             })

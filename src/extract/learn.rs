@@ -173,11 +173,13 @@ pub fn extract_from_consensus_with_key(
         )));
     }
     let language = winner_language(winner, task)?;
-    let extraction = extract(&winner.code, language)?;
+    // The one form of the code (line endings, BOM), which the spans refer to.
+    let source = crate::text::canonical(&winner.code);
+    let extraction = extract(&source, language)?;
     let mut inputs = Vec::new();
     let mut skipped = 0;
     for pattern in extraction.patterns {
-        let code = pattern.code_in(&winner.code);
+        let code = pattern.code_in(&source);
         if code.chars().count() > MAX_CONTENT_CHARS {
             skipped += 1;
             continue;

@@ -39,8 +39,12 @@ fn parse_budget(bytes: usize) -> Duration {
     Duration::from_secs(2) + Duration::from_micros(bytes as u64)
 }
 
-/// Extracts the patterns of `source`, parsed as `language`.
+/// Extracts the patterns of `source`, parsed as `language`. Line endings and a byte-order
+/// mark do not matter ([`crate::text::canonical`]): the same code saved with CRLF or lone CR
+/// yields the same patterns, fingerprints, line numbers and byte spans, the spans counting
+/// bytes of the canonical form (pass that form to [`Pattern::code_in`]).
 pub fn extract(source: &str, language: SourceLanguage) -> Result<Extraction, ExtractError> {
+    let source = &*crate::text::canonical(source);
     if source.len() > MAX_SOURCE_BYTES {
         return Err(ExtractError::TooLarge {
             bytes: source.len(),

@@ -109,7 +109,9 @@ impl Handling {
 /// Where a pattern is: bytes are offsets into the source, lines and columns count from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Span {
-    /// First byte.
+    /// First byte, in the source's one form ([`crate::text::canonical`]: LF line endings,
+    /// no byte-order mark), which is the source itself unless it had CR line endings or a
+    /// BOM.
     pub start_byte: usize,
     /// One past the last byte.
     pub end_byte: usize,
@@ -221,7 +223,8 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Its source text in `source`, the text it was extracted from.
+    /// Its source text in `source`, the text it was extracted from in its canonical form
+    /// ([`crate::text::canonical`]; the text itself for LF sources without a BOM).
     pub fn code_in<'a>(&self, source: &'a str) -> &'a str {
         source.get(self.code.clone()).unwrap_or("")
     }

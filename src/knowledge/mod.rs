@@ -21,8 +21,8 @@ pub use custom::{KnowledgeInput, add_custom_knowledge, add_custom_knowledge_with
 pub use seed_file::{CodeBlock, MAX_SEED_BYTES, Problem, SeedEntry, parse};
 
 use crate::memory::{
-    CodePattern, ErrorResolution, Memory, MemoryError, MemoryKind, Solution, Track, join,
-    normalize_error,
+    CodePattern, EntryText, ErrorResolution, Memory, MemoryError, MemoryKind, Solution, Track,
+    join, normalize_error,
 };
 use crate::store::{Condition, Filter, Payload, PointId};
 
@@ -366,7 +366,7 @@ fn seed_point(
     entry: &SeedEntry,
     now: i64,
     created_at: Option<i64>,
-) -> Result<(String, Payload), MemoryError> {
+) -> Result<(EntryText, Payload), MemoryError> {
     let mut track = Track::first(1.0, now);
     track.created_at = created_at.unwrap_or(now);
     let language = entry
@@ -403,7 +403,10 @@ fn seed_point(
                 fingerprint: None,
                 track,
             };
-            (join(&[&entry.title, &context, &code]), to_map(&record)?)
+            (
+                EntryText::same(join(&[&entry.title, &context, &code])),
+                to_map(&record)?,
+            )
         }
         Category::BestPractice => {
             let record = Solution {
@@ -417,7 +420,7 @@ fn seed_point(
                 track,
             };
             (
-                join(&[&entry.title, &entry.summary, &entry.prose]),
+                EntryText::same(join(&[&entry.title, &entry.summary, &entry.prose])),
                 to_map(&record)?,
             )
         }
@@ -425,8 +428,8 @@ fn seed_point(
             let message = entry.error.clone().unwrap_or_default();
             let normalized = normalize_error(&message);
             let record = ErrorResolution {
-                error_message: message,
-                normalized: normalized.clone(),
+                error_message: message.clone(),
+                normalized,
                 context: entry.cause.clone(),
                 resolution: entry.resolution.clone(),
                 language,
@@ -434,12 +437,10 @@ fn seed_point(
                 source: SEED_SOURCE.to_owned(),
                 track,
             };
-            let text = join(&[
-                &normalized,
-                &entry.title,
-                &entry.summary,
-                &normalize_error(&entry.cause),
-            ]);
+            let text = EntryText::error(
+                &message,
+                &[&entry.title, &entry.summary, &normalize_error(&entry.cause)],
+            );
             (text, to_map(&record)?)
         }
     };

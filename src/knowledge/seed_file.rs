@@ -116,7 +116,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<SeedEntry, Vec<Problem>> {
         return Err(report.problems);
     }
     let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text.strip_prefix('\u{feff}').unwrap_or(text),
+        Ok(text) => crate::text::canonical(text),
         Err(error) => {
             let line = 1 + bytes[..error.valid_up_to()]
                 .iter()

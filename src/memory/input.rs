@@ -66,6 +66,9 @@ impl PatternInput {
     /// ([`crate::text::label`]).
     pub(crate) fn checked(mut self) -> Result<Self> {
         self.validate()?;
+        for field in [&mut self.name, &mut self.code, &mut self.context] {
+            crate::text::canonicalize(field);
+        }
         self.tags = crate::text::labels(&self.tags);
         self.source = crate::text::label(&self.source).to_owned();
         Ok(self)
@@ -125,6 +128,9 @@ impl SolutionInput {
     /// ([`crate::text::label`]).
     pub(crate) fn checked(mut self) -> Result<Self> {
         self.validate()?;
+        for field in [&mut self.problem, &mut self.solution, &mut self.context] {
+            crate::text::canonicalize(field);
+        }
         self.tags = crate::text::labels(&self.tags);
         self.source = crate::text::label(&self.source).to_owned();
         Ok(self)
@@ -180,6 +186,9 @@ impl ErrorInput {
     /// ([`crate::text::label`]).
     pub(crate) fn checked(mut self) -> Result<Self> {
         self.validate()?;
+        for field in [&mut self.message, &mut self.resolution, &mut self.context] {
+            crate::text::canonicalize(field);
+        }
         self.tags = crate::text::labels(&self.tags);
         self.source = crate::text::label(&self.source).to_owned();
         Ok(self)
@@ -207,6 +216,9 @@ pub struct RecallOptions {
     pub source: Option<String>,
     /// Only entries whose success rate is at least this, in `[0, 1]`. Default: none.
     pub min_success_rate: Option<f64>,
+    /// Only entries whose similarity ([`super::Recalled::similarity`]) is at least this,
+    /// in `[0, 1]`. Default: none.
+    pub min_score: Option<f32>,
 }
 
 impl Default for RecallOptions {
@@ -217,6 +229,7 @@ impl Default for RecallOptions {
             tags: Vec::new(),
             source: None,
             min_success_rate: None,
+            min_score: None,
         }
     }
 }
@@ -246,6 +259,13 @@ impl RecallOptions {
         {
             return Err(MemoryError::InvalidInput(format!(
                 "min_success_rate {rate} must be a number within [0, 1]"
+            )));
+        }
+        if let Some(score) = self.min_score
+            && !(score.is_finite() && (0.0..=1.0).contains(&score))
+        {
+            return Err(MemoryError::InvalidInput(format!(
+                "min_score {score} must be a number within [0, 1]"
             )));
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! callers.
 
 mod error;
+mod identify;
 pub(crate) mod input;
 mod kind;
 mod language;
@@ -21,6 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use error::{MemoryError, Result};
+pub use identify::identifying_text;
 pub use input::{
     ErrorInput, MAX_CONTENT_CHARS, MAX_RECALL, MAX_TEXT_CHARS, MAX_TITLE_CHARS, PatternInput,
     RecallOptions, SolutionInput,
@@ -59,8 +61,13 @@ pub struct Recalled<T> {
     pub id: PointId,
     /// The ranking score: similarity adjusted by the success estimate (see [`scoring`]).
     pub score: f32,
-    /// How well it matches the query, in `[0, 1]` (hybrid search score).
+    /// How well it matches the query, in `[0, 1]`: the hybrid relevance of
+    /// [`crate::store::fusion`], built from the cosine below and the keyword match. It does
+    /// not depend on what else is stored (but for BM25's IDF), so a threshold on it
+    /// (`min_score`) can answer "nothing relevant".
     pub similarity: f32,
+    /// The cosine of the query's and the entry's embeddings, in `[-1, 1]`.
+    pub cosine: f32,
     /// The entry.
     pub record: T,
 }
@@ -221,7 +228,7 @@ impl Memory {
                 input.code.trim().as_bytes(),
             ]),
         };
-        let text = join(&[&input.name, &input.context, &input.code]);
+        let text = EntryText::same(join(&[&input.name, &input.context, &input.code]));
         let observation = Observation::one(
             id,
             MemoryKind::CodePattern,
@@ -301,7 +308,7 @@ impl Memory {
             collapse(&input.problem).to_lowercase().as_bytes(),
             input.solution.trim().as_bytes(),
         ]);
-        let text = join(&[&input.problem, &input.context, &input.solution]);
+        let text = EntryText::same(join(&[&input.problem, &input.context, &input.solution]));
         let observation = Observation::one(
             id,
             MemoryKind::Solution,
@@ -349,7 +356,7 @@ impl Memory {
             normalized.as_bytes(),
             input.resolution.trim().as_bytes(),
         ]);
-        let text = join(&[&normalized, &normalize_error(&input.context)]);
+        let text = EntryText::error(&input.message, &[&normalize_error(&input.context)]);
         let observation = Observation::one(
             id,
             MemoryKind::Error,
@@ -400,8 +407,8 @@ impl Memory {
         options: &RecallOptions,
     ) -> Result<Vec<Recalled<ErrorResolution>>> {
         input::query(error_message)?;
-        let normalized = normalize_error(error_message);
-        self.recall(MemoryKind::Error, &normalized, &normalized, options)
+        let text = EntryText::error(error_message, &[]);
+        self.recall(MemoryKind::Error, &text.embedded, &text.indexed, options)
     }
 
     /// `recall_error_solutions(error_message, n)`.
@@ -418,12 +425,15 @@ impl Memory {
     pub(crate) fn put(
         &self,
         kind: MemoryKind,
-        entries: Vec<(PointId, String, Payload)>,
+        entries: Vec<(PointId, EntryText, Payload)>,
     ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
-        let texts: Vec<&str> = entries.iter().map(|(_, text, _)| text.as_str()).collect();
+        let texts: Vec<&str> = entries
+            .iter()
+            .map(|(_, text, _)| text.embedded.as_str())
+            .collect();
         let vectors = self.embedder.embed_batch(&texts)?;
         let points = entries
             .into_iter()
@@ -431,7 +441,7 @@ impl Memory {
             .map(|((id, text, payload), vector)| Point {
                 id,
                 vector,
-                text,
+                text: text.indexed,
                 payload,
             })
             .collect();
@@ -450,7 +460,7 @@ impl Memory {
         &self,
         kind: MemoryKind,
         id: PointId,
-        text: &str,
+        text: &EntryText,
         observation: Observation,
         key: Option<&str>,
         build: F,
@@ -461,7 +471,7 @@ impl Memory {
     {
         let request = serde_json::json!({
             "id": id,
-            "text": text,
+            "text": text.indexed,
             "uses": observation.uses,
             "success_milli": observation.success_milli,
             "tags": observation.tags,
@@ -486,7 +496,7 @@ impl Memory {
         &self,
         kind: MemoryKind,
         id: PointId,
-        text: &str,
+        text: &EntryText,
         observation: Observation,
         key: Option<&str>,
         build: F,
@@ -496,7 +506,7 @@ impl Memory {
         F: FnOnce(Option<T>, Aggregate) -> T,
     {
         let collection = self.collection(kind);
-        let vector = self.embedder.embed(text)?;
+        let vector = self.embedder.embed(&text.embedded)?;
         let existing = collection.get(&[id], false)?.into_iter().next();
         let previous_exists = existing.is_some();
         let previous = match existing {
@@ -547,7 +557,7 @@ impl Memory {
         let point = Point {
             id,
             vector,
-            text: text.to_owned(),
+            text: text.indexed.clone(),
             payload,
         };
         // The store that creates the record is the one that created the entry: exactly one
@@ -644,6 +654,7 @@ impl Memory {
         if !filter.is_empty() {
             request = request.with_filter(filter);
         }
+        request.score_threshold = options.min_score;
         let hits = self.collection(kind).search(&request)?;
         let mut recalled = hits
             .into_iter()
@@ -654,6 +665,7 @@ impl Memory {
                     id: hit.id,
                     score: scoring::score(hit.score, track.success_count, track.seen_count),
                     similarity: hit.score,
+                    cosine: hit.dense_score.unwrap_or(0.0),
                     record,
                 })
             })
@@ -696,6 +708,43 @@ fn parse<T: DeserializeOwned>(kind: MemoryKind, id: PointId, payload: Payload) -
         id: id.to_string(),
         message: e.to_string(),
     })
+}
+
+/// An entry's text as search sees it: what is embedded (the dense half) and what is
+/// keyword-indexed (the BM25 half). The same for every kind but errors, whose embedding
+/// sees only the lines that identify a long message ([`identify`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EntryText {
+    /// The text the model embeds.
+    pub embedded: String,
+    /// The text BM25 indexes.
+    pub indexed: String,
+}
+
+impl EntryText {
+    /// One text for both halves.
+    pub(crate) fn same(text: String) -> Self {
+        Self {
+            embedded: text.clone(),
+            indexed: text,
+        }
+    }
+
+    /// An error `message` (normalised) followed by `extra` parts: the whole message is
+    /// indexed, its identifying lines are embedded.
+    pub(crate) fn error(message: &str, extra: &[&str]) -> Self {
+        let indexed = normalize_error(message);
+        let embedded = identifying_text(message);
+        let with = |first: &str| {
+            let mut parts = vec![first];
+            parts.extend_from_slice(extra);
+            join(&parts)
+        };
+        Self {
+            embedded: with(&embedded),
+            indexed: with(&indexed),
+        }
+    }
 }
 
 /// The non-empty parts, one per line: how an entry's fields become its embedded text.

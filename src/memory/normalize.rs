@@ -9,18 +9,37 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Captures, Regex};
+
+/// What a rule puts in place of a match.
+enum Replacement {
+    /// A fixed text (with `$1`-style group references).
+    Text(&'static str),
+    /// `<n>` (or `<addr>` for hex), unless the number names the error's class: see
+    /// [`names_error_class`].
+    Number(&'static str),
+}
 
 struct Rule {
     pattern: Regex,
-    replacement: &'static str,
+    replacement: Replacement,
+}
+
+fn compile(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| panic!("normalisation rule {pattern}: {e}"))
 }
 
 fn rule(pattern: &str, replacement: &'static str) -> Rule {
     Rule {
-        pattern: Regex::new(pattern)
-            .unwrap_or_else(|e| panic!("normalisation rule {pattern}: {e}")),
-        replacement,
+        pattern: compile(pattern),
+        replacement: Replacement::Text(replacement),
+    }
+}
+
+fn number_rule(pattern: &str, placeholder: &'static str) -> Rule {
+    Rule {
+        pattern: compile(pattern),
+        replacement: Replacement::Number(placeholder),
     }
 }
 
@@ -39,8 +58,8 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // IPv4 addresses, with their port.
         rule(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<ip>"),
-        // Memory addresses and other hex literals.
-        rule(r"\b0x[0-9a-fA-F]+\b", "<addr>"),
+        // Memory addresses and other hex literals (an HRESULT after "error code" stays).
+        number_rule(r"\b0x[0-9a-fA-F]+\b", "<addr>"),
         // line 12, column 5, col 5, ln 3
         rule(
             r"(?i)\b(line|lines|column|col|ln|position|pos|offset)\s+\d+",
@@ -48,8 +67,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // path:12:5 / path:12 after a replaced path
         rule(r"<path>(?::\d+){1,2}", "<path>"),
-        // Any other number (integers, decimals, exponents), not inside identifiers.
-        rule(r"(?:^|\b|-)\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b", "<n>"),
+        // Any other number (integers, decimals, exponents), not inside identifiers, unless
+        // it names the error's class (status 503, exit code 137, errno 13, ORA-00942).
+        number_rule(r"(?:^|\b|-)\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b", "<n>"),
         // Quotes around a single name: 'fastapi', "user_id", `Option::unwrap()`.
         rule(r#"['"`‘’“”]([^'"`‘’“”\s]{1,200})['"`‘’“”]"#, "$1"),
         // Runs of whitespace.
@@ -57,14 +77,78 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     ]
 });
 
+/// Words after which a number is the error's class rather than an occurrence's detail:
+/// HTTP status codes, process exit codes and signals, errno values, SQLSTATE and
+/// vendor error codes (`status code 401`, `exited with code 137`, `killed by signal 9`,
+/// `[Errno 13]`, `SQLSTATE 23505`, `ERROR 1045 (28000)`, `error code 0x80070005`).
+static CLASS_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?x)
+        \b (?: (?i: status | status\s+code | http(?:/\d(?:\.\d)?)? | response\s+code | exit
+              | exit\s+(?:code|status) | exited | exited\s+with | exited\s+with\s+(?:code|status)
+              | return\s+code | returncode | rc | signal | errno | sqlstate | error\s+code
+              | code | hresult | ntstatus )
+          | ERROR | Error
+          # MySQL: ERROR 1045 (28000), the SQLSTATE after the error number.
+          | ERROR\s+\d+ )
+        [\s:=\#\[(]*$",
+    )
+});
+
+/// An HTTP reason phrase after a three-digit number (`404 Not Found`, `503 Service
+/// Unavailable`; RFC 9110 section 15) makes it a status code.
+static REASON_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"^\s+(?:OK|Created|Accepted|No Content|Moved Permanently|Found|See Other|Not Modified|Temporary Redirect|Permanent Redirect|Bad Request|Unauthorized|Payment Required|Forbidden|Not Found|Method Not Allowed|Not Acceptable|Proxy Authentication Required|Request Timeout|Conflict|Gone|Length Required|Precondition Failed|Content Too Large|Payload Too Large|URI Too Long|Unsupported Media Type|Range Not Satisfiable|Expectation Failed|Misdirected Request|Unprocessable Content|Unprocessable Entity|Locked|Failed Dependency|Too Early|Upgrade Required|Precondition Required|Too Many Requests|Request Header Fields Too Large|Unavailable For Legal Reasons|Internal Server Error|Not Implemented|Bad Gateway|Service Unavailable|Gateway Timeout|HTTP Version Not Supported|Insufficient Storage|Loop Detected|Network Authentication Required)\b",
+    )
+});
+
+/// Whether the number matched at `start..end` of `text` names the error's class (see
+/// [`CLASS_CONTEXT`] and [`REASON_PHRASE`]), or is part of a vendor code such as
+/// `ORA-00942`.
+fn names_error_class(text: &str, start: usize, end: usize) -> bool {
+    let before = &text[..start];
+    let matched = &text[start..end];
+    let after = &text[end..];
+    // ORA-00942, PLS-00201: the dash belongs to the code, not to a negative number.
+    if let Some(digits) = matched.strip_prefix('-')
+        && !digits.is_empty()
+        && before.ends_with(|c: char| c.is_ascii_uppercase())
+    {
+        return true;
+    }
+    // Look back a few words only.
+    let window_start = before.char_indices().rev().nth(32).map_or(0, |(i, _)| i);
+    if CLASS_CONTEXT.is_match(&before[window_start..]) {
+        return true;
+    }
+    let digits = matched.trim_start_matches('-');
+    digits.len() == 3
+        && matches!(digits.as_bytes()[0], b'1'..=b'5')
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && REASON_PHRASE.is_match(after)
+}
+
 /// The normalised form of an error message.
 pub fn normalize_error(message: &str) -> String {
     let mut text = message.to_owned();
     for rule in RULES.iter() {
-        text = rule
-            .pattern
-            .replace_all(&text, rule.replacement)
-            .into_owned();
+        text = match rule.replacement {
+            Replacement::Text(replacement) => {
+                rule.pattern.replace_all(&text, replacement).into_owned()
+            }
+            Replacement::Number(placeholder) => rule
+                .pattern
+                .replace_all(&text, |caps: &Captures| {
+                    let m = caps.get(0).expect("whole match");
+                    if names_error_class(&text, m.start(), m.end()) {
+                        m.as_str().to_owned()
+                    } else {
+                        placeholder.to_owned()
+                    }
+                })
+                .into_owned(),
+        };
     }
     text.trim().to_owned()
 }
@@ -97,8 +181,8 @@ mod tests {
             "Segmentation fault at <addr> (core dumped)"
         );
         assert_eq!(
-            normalize_error("ConnectionRefusedError: [Errno 111] Connection refused"),
-            "ConnectionRefusedError: [Errno <n>] Connection refused"
+            normalize_error("ConnectionRefusedError: [Errno 111] Connection refused on port 5432"),
+            "ConnectionRefusedError: [Errno 111] Connection refused on port <n>"
         );
         assert_eq!(
             normalize_error(r"FileNotFoundError: C:\Users\bo\data.csv not found"),
@@ -116,6 +200,66 @@ mod tests {
             normalize_error("GET https://api.example.com/v1/users?id=3 failed: 503"),
             "GET <url> failed: <n>"
         );
+    }
+
+    #[test]
+    fn numbers_that_name_the_error_class_survive() {
+        // Each pair: two errors that need different fixes must stay apart...
+        for (a, b) in [
+            (
+                "AxiosError: Request failed with status code 401",
+                "AxiosError: Request failed with status code 503",
+            ),
+            ("Process exited with code 137", "Process exited with code 1"),
+            (
+                "server answered 404 Not Found",
+                "server answered 500 Internal Server Error",
+            ),
+            (
+                "HTTP 403 while fetching the index",
+                "HTTP 407 while fetching the index",
+            ),
+            (
+                "upstream answered 429 Too Many Requests",
+                "upstream answered 502 Bad Gateway",
+            ),
+            ("killed by signal 9", "killed by signal 15"),
+            (
+                "OSError: [Errno 28] No space left",
+                "OSError: [Errno 13] No space left",
+            ),
+            (
+                "ERROR 1045 (28000): Access denied",
+                "ERROR 2002 (28000): Access denied",
+            ),
+            (
+                "ORA-00942: table or view does not exist",
+                "ORA-01017: table or view does not exist",
+            ),
+            ("pq: SQLSTATE 23505", "pq: SQLSTATE 42601"),
+            ("exit status 2", "exit status 127"),
+            ("error code 0x80070005", "error code 0x80004005"),
+        ] {
+            assert_ne!(normalize_error(a), normalize_error(b), "{a} / {b}");
+            assert_eq!(
+                normalize_error(a),
+                a.replace(['\'', '"'], ""),
+                "kept as is: {a}"
+            );
+        }
+        // ...while ports, ids, counts, durations and addresses still vary freely.
+        for (a, b) in [
+            (
+                "status code 401 from localhost:8080",
+                "status code 401 from localhost:9090",
+            ),
+            ("job 5512 exited with code 1", "job 77 exited with code 1"),
+            ("timeout after 30.5 seconds", "timeout after 12 seconds"),
+            ("Segfault at 0x7ffd5e8c1a40", "Segfault at 0x55d1c0ffee00"),
+            ("KeyError at request 5512", "KeyError at request 77"),
+        ] {
+            assert_eq!(normalize_error(a), normalize_error(b), "{a} / {b}");
+        }
     }
 
     #[test]

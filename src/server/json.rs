@@ -1,6 +1,7 @@
 //! Request extractors whose rejections are the API's JSON errors: malformed JSON is 400, a
 //! body of the wrong shape (missing or unknown fields, wrong types) 422, a body over the
-//! limit 413, a missing JSON content type 415.
+//! limit 413, a missing JSON content type 415, and a number the store cannot keep exactly
+//! 422 ([`crate::json_number`]).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -22,10 +23,44 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        let (parts, body) = request.into_parts();
+        let bytes =
+            match axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+                .await
+            {
+                Ok(bytes) => bytes,
+                Err(rejection) => return Err(body_rejection(&rejection)),
+            };
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+        let value = match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(&rejection)),
+        };
+        // Valid JSON is UTF-8.
+        if let Ok(text) = std::str::from_utf8(&bytes)
+            && let Err(inexact) = crate::json_number::check_exact(text)
+        {
+            return Err(ApiError::invalid(inexact.to_string()));
         }
+        Ok(Self(value))
+    }
+}
+
+fn body_rejection(rejection: &axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            rejection.body_text(),
+            "send less; the limit is server.body_limit_bytes",
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            rejection.body_text(),
+            "the body could not be read",
+        )
     }
 }
 

@@ -26,7 +26,7 @@ pub use error::{Result, StoreError};
 pub use filter::{Condition, Filter, Range};
 pub use fusion::Fusion;
 pub use index::IndexOptions;
-pub use keyword::{KeywordEncoder, LANGUAGES, SparseVector};
+pub use keyword::{KeywordEncoder, LANGUAGES, SparseVector, TERM_WEIGHT_CEILING, keyword_coverage};
 pub use lock::DirLock;
 pub use remote::{
     BreakerStatus, ReadConsistency, RemoteCollection, RemoteConfig, RemoteStore, WriteOrdering,
@@ -148,6 +148,13 @@ pub enum Collection {
     Remote(RemoteCollection),
 }
 
+/// Every point's payload, as [`validate::payload`] wants it.
+fn payloads(points: &[Point]) -> Result<()> {
+    points
+        .iter()
+        .try_for_each(|p| validate::payload(&p.payload, Some(&p.id)))
+}
+
 impl Collection {
     /// The collection's name (without a deployment namespace).
     pub fn name(&self) -> String {
@@ -159,6 +166,7 @@ impl Collection {
 
     /// Stores points, replacing those with the same ids. Durable when it returns.
     pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
+        payloads(&points)?;
         match self {
             Self::Edge(c) => c.upsert(points),
             Self::Remote(c) => c.upsert(points),
@@ -176,6 +184,7 @@ impl Collection {
         mode: WriteMode,
         condition: Option<&Filter>,
     ) -> Result<Applied> {
+        payloads(&points)?;
         match self {
             Self::Edge(c) => c.upsert_with(points, mode, condition).map(Applied::Points),
             Self::Remote(c) => c
@@ -200,6 +209,7 @@ impl Collection {
         payload: Payload,
         condition: &Filter,
     ) -> Result<Applied> {
+        validate::payload(&payload, None)?;
         match self {
             Self::Edge(c) => c
                 .set_payload_if(ids, payload, condition)
@@ -236,6 +246,7 @@ impl Collection {
 
     /// Sets payload fields on points, keeping the others.
     pub fn set_payload(&self, ids: &[PointId], payload: Payload) -> Result<()> {
+        validate::payload(&payload, None)?;
         match self {
             Self::Edge(c) => c.set_payload(ids, payload),
             Self::Remote(c) => c.set_payload(ids, payload),

@@ -128,10 +128,10 @@ impl CollectionSpec {
         for index in &self.indexes {
             validate_field(&index.field)?;
         }
-        if !(0.0..=1.0).contains(&self.fusion.dense_weight) {
+        if !(0.0..=1.0).contains(&self.fusion.keyword_lift) {
             return Err(StoreError::InvalidInput(format!(
-                "fusion dense_weight {} is outside [0, 1]",
-                self.fusion.dense_weight
+                "fusion keyword_lift {} is outside [0, 1]",
+                self.fusion.keyword_lift
             )));
         }
         if !(self.keyword.avg_len.is_finite() && self.keyword.avg_len > 0.0) {

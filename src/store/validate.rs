@@ -28,6 +28,28 @@ pub(crate) fn vector(vector: &[f32], dimension: usize, id: &PointId) -> Result<(
     Ok(())
 }
 
+/// A payload both backends keep exactly: no integer above `i64::MAX` (serde_json holds one as
+/// a `u64`; the embedded store would keep it while a Qdrant server turns it into a double),
+/// so the two backends accept the same numbers ([`crate::json_number`]).
+pub(crate) fn payload(payload: &super::types::Payload, id: Option<&PointId>) -> Result<()> {
+    fn find(value: &serde_json::Value) -> Option<u64> {
+        match value {
+            serde_json::Value::Number(n) => n.as_u64().filter(|n| i64::try_from(*n).is_err()),
+            serde_json::Value::Array(items) => items.iter().find_map(find),
+            serde_json::Value::Object(map) => map.values().find_map(find),
+            _ => None,
+        }
+    }
+    match payload.values().find_map(find) {
+        Some(n) => Err(StoreError::InvalidInput(format!(
+            "{}the number {n} cannot be stored exactly: integers must lie within \
+             -9223372036854775808..=9223372036854775807",
+            id.map(|id| format!("point {id}: ")).unwrap_or_default()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A filter: every field an identifier, every range bound finite.
 pub(crate) fn filter(filter: &Filter) -> Result<()> {
     for field in filter.fields() {

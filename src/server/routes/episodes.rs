@@ -93,6 +93,11 @@ pub struct RecallRequest {
     /// Only successful episodes.
     #[serde(default)]
     success_only: bool,
+    /// Only episodes whose similarity (which does not depend on what else is stored) is at
+    /// least this.
+    #[serde(default)]
+    #[schema(schema_with = schema::optional_rate)]
+    min_score: Option<f32>,
 }
 
 fn five() -> usize {
@@ -311,10 +316,11 @@ pub async fn recall(
     ApiJson(request): ApiJson<RecallRequest>,
 ) -> Reply<Vec<Recalled<Episode>>> {
     blocking(&state, move |e| {
-        Ok(e.episodes().recall_similar_episodes(
+        Ok(e.episodes().recall_episodes_above(
             &request.task,
             request.limit,
             request.success_only,
+            request.min_score,
         )?)
     })
     .await

@@ -145,6 +145,11 @@ pub struct RecallRequest {
     #[serde(default)]
     #[schema(schema_with = schema::optional_rate)]
     min_success_rate: Option<f64>,
+    /// Only entries whose similarity (the relevance each result reports, which does not
+    /// depend on what else is stored) is at least this.
+    #[serde(default)]
+    #[schema(schema_with = schema::optional_rate)]
+    min_score: Option<f32>,
 }
 
 fn five() -> usize {
@@ -159,6 +164,7 @@ impl RecallRequest {
             tags: self.tags.clone(),
             source: self.source.clone(),
             min_success_rate: self.min_success_rate,
+            min_score: self.min_score,
         })
     }
 }
@@ -279,7 +285,9 @@ pub async fn recall_solutions(
     recall(&state, request, Memory::recall_solutions).await
 }
 
-/// Store how an error was resolved (or that a resolution failed).
+/// Store how an error was resolved (or that a resolution failed). The whole message is
+/// stored and keyword-indexed; one longer than 600 characters and 8 lines is embedded from
+/// the lines that name the error (the model reads only 256 tokens).
 #[utoipa::path(
     post,
     path = "/v1/errors",
@@ -311,7 +319,8 @@ pub async fn store_error(
     blocking(&state, move |e| Ok(e.memory().store_error(input)?)).await
 }
 
-/// Recall resolutions of errors like this one (normalised as stored errors are).
+/// Recall resolutions of errors like this one (normalised, and embedded from its naming
+/// lines when long, as stored errors are).
 #[utoipa::path(
     post,
     path = "/v1/errors/recall",

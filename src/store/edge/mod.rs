@@ -829,9 +829,15 @@ impl EdgeCollection {
                     .map(|p| (id_from_edge(p.id), p.score))
                     .collect();
                 let weights = read_lock(&self.spec).fusion;
-                fusion::hybrid_hits(weights, &dense, &keyword, request.limit, threshold, |ids| {
-                    self.retrieve(ids, false)
-                })
+                fusion::hybrid_hits(
+                    weights,
+                    vector,
+                    &dense,
+                    &keyword,
+                    request.limit,
+                    threshold,
+                    |ids, with_vectors| self.retrieve(ids, with_vectors),
+                )
             }
         }
     }

@@ -1094,11 +1094,12 @@ impl RemoteCollection {
                 let keyword = lists.next().transpose()?.unwrap_or_default();
                 fusion::hybrid_hits(
                     self.spec.fusion,
+                    vector,
                     &dense,
                     &keyword,
                     request.limit,
                     threshold,
-                    |ids| self.get(ids, false),
+                    |ids, with_vectors| self.get(ids, with_vectors),
                 )
             }
         }

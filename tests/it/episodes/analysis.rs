@@ -120,12 +120,12 @@ fn analyze_failures_returns_the_planted_groups_and_counts() {
             "build" => assert_eq!(signature.as_deref(), Some("SyntaxError: invalid syntax")),
             "deploy" => assert_eq!(
                 signature.as_deref(),
-                Some("ConnectionRefusedError: [Errno <n>] Connection refused to <ip>")
+                Some("ConnectionRefusedError: [Errno 111] Connection refused to <ip>")
             ),
             "review" => assert_eq!(signature, &None),
             "generate" => assert_eq!(
                 signature.as_deref(),
-                Some("RateLimitError: <n> Too Many Requests (retry after <n> s)")
+                Some("RateLimitError: 429 Too Many Requests (retry after <n> s)")
             ),
             other => panic!("unexpected group {other}"),
         }
@@ -142,4 +142,53 @@ fn analyze_failures_returns_the_planted_groups_and_counts() {
             .len(),
         2
     );
+}
+
+#[test]
+fn failures_that_differ_in_their_error_class_number_are_two_groups() {
+    let f = Fixture::new();
+    let planted = [
+        ("AxiosError: Request failed with status code 401", 4),
+        ("AxiosError: Request failed with status code 503", 3),
+        ("Process exited with code 137", 2),
+        ("Process exited with code 1", 2),
+    ];
+    for (error, count) in planted {
+        for i in 0..count {
+            let id = f
+                .episodes
+                .start_episode(
+                    &format!("call the billing API, attempt {i}"),
+                    Payload::new(),
+                )
+                .expect("start");
+            // The same error from another request id and port is the same group.
+            f.episodes
+                .record_event(
+                    id,
+                    "call",
+                    "coder",
+                    json!({"error": format!("{error} (request {} via localhost:{})", 1000 + i, 8000 + i)}),
+                )
+                .expect("record");
+            f.episodes
+                .end_episode(id, false, Metrics::new())
+                .expect("end");
+        }
+    }
+    let report = f.episodes.analyze_failures(10).expect("analyze");
+    let groups: Vec<(Option<&str>, usize)> = report
+        .groups
+        .iter()
+        .map(|g| (g.failure.signature.as_deref(), g.count))
+        .collect();
+    assert_eq!(groups.len(), 4, "{groups:#?}");
+    for (error, count) in planted {
+        assert!(
+            groups
+                .iter()
+                .any(|(s, c)| s.is_some_and(|s| s.starts_with(error)) && *c == count),
+            "{error}: {groups:#?}"
+        );
+    }
 }

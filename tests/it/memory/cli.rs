@@ -283,3 +283,106 @@ fn tag_lists_mean_the_same_to_remember_and_recall() {
         );
     }
 }
+
+#[test]
+fn real_world_input_through_the_cli() {
+    let home = tempfile::tempdir().expect("tempdir");
+    ok(&run(
+        engram(home.path()).args([
+            "remember",
+            "error",
+            "--message",
+            "ModuleNotFoundError: No module named 'fastapi'",
+            "--resolution",
+            "pip install fastapi uvicorn",
+        ]),
+        None,
+    ));
+    // An unrelated query with --min-score: nothing relevant is an answer.
+    let none = ok(&run(
+        engram(home.path()).args([
+            "recall",
+            "errors",
+            "how long should sourdough dough proof overnight",
+            "--min-score",
+            "0.3",
+        ]),
+        None,
+    ));
+    assert!(none.starts_with("nothing recalled"), "{none}");
+    let json: Value = serde_json::from_str(&ok(&run(
+        engram(home.path()).args([
+            "recall",
+            "errors",
+            "how long should sourdough dough proof overnight",
+            "--json",
+        ]),
+        None,
+    )))
+    .expect("json");
+    assert!(
+        json[0]["similarity"].as_f64().expect("similarity") < 0.25,
+        "{json}"
+    );
+
+    // The same file with CRLF line endings is the same pattern.
+    let lf = home.path().join("load.py");
+    let crlf = home.path().join("load_windows.py");
+    let code = "def load(path):\n    with open(path) as f:\n        return f.read()\n";
+    std::fs::write(&lf, code).expect("write");
+    std::fs::write(&crlf, code.replace('\n', "\r\n")).expect("write");
+    for (file, expected) in [(&lf, "remembered new pattern"), (&crlf, "stored 2 times")] {
+        let out = ok(&run(
+            engram(home.path())
+                .args([
+                    "remember",
+                    "pattern",
+                    "--name",
+                    "loader",
+                    "--language",
+                    "python",
+                ])
+                .arg(file),
+            None,
+        ));
+        assert!(out.contains(expected), "{out}");
+    }
+
+    // A number the store cannot keep exactly is bad input.
+    let big = run(
+        engram(home.path()).args([
+            "episodes",
+            "start",
+            "--task",
+            "a task",
+            "--context",
+            r#"{"n": 184467440737095516150}"#,
+        ]),
+        None,
+    );
+    assert_eq!(big.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&big.stderr).contains("184467440737095516150"),
+        "{}",
+        String::from_utf8_lossy(&big.stderr)
+    );
+
+    // A data directory another process holds is not bad input: exit 1, saying who holds it.
+    let _held = engram::store::Store::open_edge(&home.path().join("data")).expect("hold");
+    let busy = run(
+        engram(home.path()).args([
+            "--lock-timeout",
+            "0.2",
+            "remember",
+            "error",
+            "--message",
+            "KeyError: 'x'",
+            "--resolution",
+            "use .get",
+        ]),
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert_eq!(busy.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&std::process::id().to_string()), "{stderr}");
+}

@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod normalisation;
+mod real_world;
 
 use std::sync::Arc;
 

@@ -294,6 +294,40 @@ fn cases() -> Vec<Case> {
             "invalid_request",
         ),
         (
+            "an integer the store cannot keep (beyond i64)",
+            "/v1/episodes",
+            JSON,
+            br#"{"task": "t", "context": {"n": 184467440737095516150}}"#.to_vec(),
+            422,
+            "invalid_request",
+        ),
+        (
+            "u64::MAX in event data",
+            UNKNOWN_EPISODE,
+            JSON,
+            br#"{"event_type": "e", "agent_role": "r", "data": {"n": 18446744073709551615}}"#
+                .to_vec(),
+            422,
+            "invalid_request",
+        ),
+        (
+            "a decimal with more digits than a double keeps",
+            "/v1/patterns",
+            JSON,
+            br#"{"name": "n", "code": "c", "language": "python", "metrics": {"latency": 3.14159265358979323846264}}"#
+                .to_vec(),
+            422,
+            "invalid_request",
+        ),
+        (
+            "min_score above 1",
+            "/v1/errors/recall",
+            JSON,
+            j(json!({"query": "KeyError", "min_score": 1.5})),
+            422,
+            "invalid_request",
+        ),
+        (
             "learn in an unknown language",
             "/v1/learn",
             JSON,

@@ -64,6 +64,33 @@ fn memory_routes_store_and_recall_each_kind() {
         found.body
     );
     assert_eq!(found.body[0]["record"]["resolution"], "pip install fastapi");
+    // Similarities are absolute: an unrelated query scores low, and min_score can say
+    // that nothing stored is relevant.
+    let unrelated = s.post(
+        "/v1/errors/recall",
+        &json!({"query": "how long should sourdough dough proof overnight"}),
+    );
+    let similarity = unrelated.body[0]["similarity"]
+        .as_f64()
+        .expect("similarity");
+    assert!(similarity < 0.25, "{:?}", unrelated.body);
+    assert!(unrelated.body[0]["cosine"].is_number());
+    for (query, expected) in [
+        ("how long should sourdough dough proof overnight", 0),
+        ("Cannot import fastapi", 2),
+    ] {
+        let filtered = s.post(
+            "/v1/errors/recall",
+            &json!({"query": query, "min_score": 0.3}),
+        );
+        assert_eq!(filtered.status, 200, "{:?}", filtered.body);
+        assert_eq!(
+            filtered.body.as_array().map(Vec::len),
+            Some(expected),
+            "{query}: {:?}",
+            filtered.body
+        );
+    }
 
     let stats = s.get("/v1/stats");
     assert_eq!(stats.status, 200);

@@ -26,6 +26,7 @@ conformance!(
     a_collection_with_another_dimension_is_a_schema_error,
     bad_input_is_refused_and_changes_nothing,
     searching_an_empty_collection_returns_nothing,
+    integers_are_kept_exactly_within_i64_and_refused_beyond,
 );
 
 fn point(id: u128, vector: Vec<f32>, text: &str, payload: serde_json::Value) -> Point {
@@ -563,6 +564,40 @@ fn keyword_and_hybrid_search_find_the_right_points(backend: Backend) {
     assert!(hybrid[0].dense_score.is_some() && hybrid[0].keyword_score.is_some());
     assert_eq!(hybrid[0].payload.get("t"), Some(&json!(3)));
     assert!(hybrid.windows(2).all(|w| w[0].score >= w[1].score));
+    // Hybrid scores are absolute: without a keyword match, a point's score is its cosine,
+    // whatever else is stored; a keyword match adds to it.
+    let unmatched = collection
+        .search(&SearchRequest::new(
+            Query::Hybrid {
+                vector: vec![0.0, 0.0, 0.6, 0.8],
+                text: "sourdough".into(),
+            },
+            4,
+        ))
+        .expect("hybrid without keyword results");
+    assert_eq!(unmatched[0].id, PointId::from_u128(3));
+    assert!((unmatched[0].score - 0.6).abs() < 1e-4, "{unmatched:?}");
+    assert_eq!(unmatched[0].dense_score, Some(unmatched[0].score));
+    assert!(unmatched.iter().all(|h| (0.0..=1.0).contains(&h.score)));
+    let keyword_only = collection
+        .search(&SearchRequest::new(
+            Query::Hybrid {
+                vector: vec![0.0, 0.0, 0.6, 0.8],
+                text: "fastapi".into(),
+            },
+            4,
+        ))
+        .expect("hybrid with a keyword match");
+    let fastapi = keyword_only
+        .iter()
+        .find(|h| h.id == PointId::from_u128(1))
+        .expect("the keyword match is a result");
+    assert_eq!(
+        fastapi.dense_score,
+        Some(0.0),
+        "its cosine is known: {fastapi:?}"
+    );
+    assert!(fastapi.score > 0.0 && fastapi.keyword_score.is_some());
     let thresholded = collection
         .search(&SearchRequest {
             score_threshold: Some(0.5),
@@ -690,6 +725,61 @@ fn a_collection_with_another_dimension_is_a_schema_error(backend: Backend) {
 
 /// A named request that must be refused.
 type Case<'a> = (&'a str, Box<dyn Fn() -> Result<(), StoreError> + 'a>);
+
+fn integers_are_kept_exactly_within_i64_and_refused_beyond(backend: Backend) {
+    let f = &Fixture::new(backend);
+    let collection = f
+        .store
+        .collection(&CollectionSpec::new("numbers", 4))
+        .expect("collection");
+    let exact = json!({
+        "max": i64::MAX,
+        "min": i64::MIN,
+        "beyond_doubles": (1_i64 << 53) + 1,
+        "nested": {"list": [i64::MAX, -1, 0.1]},
+    });
+    collection
+        .upsert(vec![point(1, vec![1.0, 0.0, 0.0, 0.0], "", exact.clone())])
+        .expect("i64 integers are stored");
+    let stored = collection
+        .get(&[PointId::from_u128(1)], false)
+        .expect("get");
+    assert_eq!(serde_json::Value::Object(stored[0].payload.clone()), exact);
+    // Beyond i64 (serde_json holds these as u64): refused on both backends, nothing stored.
+    let too_big = i64::MAX as u64 + 1;
+    let refused = collection
+        .upsert(vec![point(
+            2,
+            vec![0.0, 1.0, 0.0, 0.0],
+            "",
+            json!({"n": {"deep": [too_big]}}),
+        )])
+        .expect_err("u64 above i64::MAX");
+    assert!(matches!(refused, StoreError::InvalidInput(_)), "{refused}");
+    assert!(
+        refused.to_string().contains(&too_big.to_string()),
+        "{refused}"
+    );
+    assert!(
+        collection
+            .get(&[PointId::from_u128(2)], false)
+            .expect("get")
+            .is_empty()
+    );
+    let mut payload = Payload::new();
+    payload.insert("n".into(), json!(u64::MAX));
+    assert!(matches!(
+        collection.set_payload(&[PointId::from_u128(1)], payload),
+        Err(StoreError::InvalidInput(_))
+    ));
+    let unchanged = collection
+        .get(&[PointId::from_u128(1)], false)
+        .expect("get");
+    assert_eq!(
+        serde_json::Value::Object(unchanged[0].payload.clone()),
+        exact
+    );
+}
 
 fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
     let f = &Fixture::new(backend);
