@@ -4,16 +4,18 @@
 //! an IEEE 754 double otherwise, on both backends (Qdrant's payload has exactly these two
 //! number types). A literal that neither holds exactly would change silently on the way in
 //! (`184467440737095516150` read back as `1.844674407370955e20`), so it is refused with the
-//! literal named: integer literals outside `−2⁶³ ..= 2⁶³ − 1`, and decimal literals whose
-//! value is not the double they parse to (more digits than a double carries, such as
-//! `3.14159265358979323846`). A decimal that a double holds only approximately but prints
-//! back the same (`0.1`) is kept: reading it back gives the same literal.
+//! literal named: any number outside `−2⁶³ ..= 2⁶³ − 1`, whatever its spelling (`1e30` too:
+//! JSON Schema counts it an integer, and this way the rule and the OpenAPI document's
+//! `minimum` / `maximum` say the same), and decimal literals (with a point or an exponent)
+//! whose value is not the double they parse to (more digits than a double carries, such
+//! as `3.14159265358979323846`). `0.1`, which a double holds only approximately but prints
+//! back the same, is kept and reads back as `0.1`.
 
 /// Why a JSON text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the number {literal} cannot be stored exactly: integers must lie within \
-     -9223372036854775808..=9223372036854775807 and decimals within a double's 15-17 \
+    "the number {literal} cannot be stored exactly: numbers must lie within \
+     -9223372036854775808..=9223372036854775807, decimals within a double's 15-17 \
      significant digits; send it as a string to keep every digit"
 )]
 pub struct InexactNumber {
@@ -65,7 +67,9 @@ fn is_exact(literal: &str) -> bool {
     let Ok(value) = literal.parse::<f64>() else {
         return false;
     };
-    value.is_finite() && decimal(literal) == decimal(&format!("{value:e}"))
+    // 2⁶³, exactly representable as a double; every double beyond it is an integer.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    (-TWO_63..TWO_63).contains(&value) && decimal(literal) == decimal(&format!("{value:e}"))
 }
 
 /// A decimal literal as (negative, significant digits without leading or trailing zeros,
@@ -114,14 +118,8 @@ mod tests {
     #[test]
     fn decimals_must_be_the_double_they_parse_to() {
         for kept in [
-            "0.1",
-            "1e20",
-            "-2.5E-3",
-            "1.8446744073709552e19",
-            "0.0",
-            "-0",
-            "100.50",
-            "5.0",
+            "0.1", "1e18", "-2.5E-3", "9.2e18", "-9.2e18", "0.0", "-0", "100.50", "5.0", "5e0",
+            "1.5e-300",
         ] {
             assert!(check_exact(&format!("[{kept}]")).is_ok(), "{kept}");
         }
@@ -130,6 +128,11 @@ mod tests {
             "0.12345678901234567891",
             "1e400",
             "184467440737095516150.0",
+            // Beyond i64 whatever the spelling (JSON Schema counts these integers).
+            "1e30",
+            "9.7272005302028730e306",
+            "1.8446744073709552e19",
+            "-9.3e18",
         ] {
             assert!(check_exact(&format!("[{changed}]")).is_err(), "{changed}");
         }

@@ -112,6 +112,84 @@ pub fn tags() -> RefOr<Schema> {
     }))
 }
 
+/// A number the store keeps exactly ([`crate::json_number`]): within −2⁶³ ..= 2⁶³ − 1
+/// whatever its spelling. (The rule also refuses decimals with more digits than a double
+/// holds, which JSON Schema cannot say.)
+pub fn exact_number() -> Value {
+    json!({"type": "number", "minimum": i64::MIN, "maximum": i64::MAX})
+}
+
+/// Any JSON value whose numbers the store keeps exactly. The schema states the rule for the
+/// value itself and says it for nested ones: stating it at every depth takes a recursive
+/// schema, which client generators do not handle (openapi-python-client 0.29 drops the
+/// operations that use one). Built with utoipa's builders: its schema type has no room for
+/// an array's "any item" (`items: {}`) when read from a JSON literal.
+fn exact_json() -> Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let of = |kind: Type| ObjectBuilder::new().schema_type(kind).build();
+    AnyOfBuilder::new()
+        .item(of(Type::String))
+        .item(of(Type::Boolean))
+        .item(of(Type::Null))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(utoipa::Number::Int(i64::MIN as isize)))
+                .maximum(Some(utoipa::Number::Int(i64::MAX as isize)))
+                .build(),
+        )
+        .item(
+            ArrayBuilder::new()
+                .items(
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::AnyValue)
+                        .build(),
+                )
+                .build(),
+        )
+        .item(of(Type::Object))
+        .description(Some(
+            "Any JSON value. Numbers, at any depth, are kept exactly or refused (422): they \
+             must lie within -9223372036854775808..=9223372036854775807 (integers and decimals \
+             alike), and decimals within a double's 15-17 significant digits.",
+        ))
+        .build()
+        .into()
+}
+
+/// A JSON object whose values are [`exact_json`], or also null.
+fn exact_object(nullable: bool, description: &str, default: Option<Value>) -> RefOr<Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let kind = if nullable {
+        SchemaType::from_iter([Type::Object, Type::Null])
+    } else {
+        SchemaType::Type(Type::Object)
+    };
+    RefOr::T(
+        ObjectBuilder::new()
+            .schema_type(kind)
+            .additional_properties(Some(exact_json()))
+            .description(Some(description))
+            .default(default)
+            .build()
+            .into(),
+    )
+}
+
+/// An episode's context: an object of exact JSON values.
+pub fn episode_context() -> RefOr<Schema> {
+    exact_object(
+        false,
+        "Free-form context: a JSON object of at most 64 KiB.",
+        Some(json!({})),
+    )
+}
+
+/// A lease's guarded value: any exact JSON.
+pub fn lease_value() -> RefOr<Schema> {
+    RefOr::T(exact_json())
+}
+
 /// Measurements: named finite numbers; `success_rate` within [0, 1].
 pub fn metrics() -> RefOr<Schema> {
     schema(metrics_value())
@@ -122,7 +200,7 @@ fn metrics_value() -> Value {
         "type": "object",
         "maxProperties": crate::memory::input::MAX_METRICS,
         "propertyNames": label_value(),
-        "additionalProperties": {"type": "number"},
+        "additionalProperties": exact_number(),
         "properties": {"success_rate": {"type": "number", "minimum": 0, "maximum": 1}},
         "default": {},
         "description": "Named measurements of this use (at most 64); `success_rate`, within [0, 1], is its outcome.",
@@ -247,10 +325,11 @@ pub fn optional_rate() -> RefOr<Schema> {
 
 /// An event's data: an object, or null.
 pub fn event_data() -> RefOr<Schema> {
-    schema(json!({
-        "type": ["object", "null"],
-        "description": "Details: a JSON object of at most 64 KiB, or null for none.",
-    }))
+    exact_object(
+        true,
+        "Details: a JSON object of at most 64 KiB, or null for none.",
+        None,
+    )
 }
 
 /// What custom knowledge is.
@@ -288,7 +367,7 @@ pub fn knowledge_metadata() -> RefOr<Schema> {
         "additionalProperties": {
             "anyOf": [
                 {"type": "string", "maxLength": MAX_METADATA_VALUE_CHARS, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"},
-                {"type": "number"},
+                exact_number(),
                 {"type": "boolean"},
             ]
         },
@@ -359,7 +438,7 @@ mod tests {
     #[test]
     fn every_schema_literal_is_a_schema() {
         type Make = fn() -> RefOr<Schema>;
-        let all: [(&str, Make); 23] = [
+        let all: [(&str, Make); 25] = [
             ("epoch", epoch),
             ("title", title),
             ("content", content),
@@ -376,6 +455,8 @@ mod tests {
             ("limit", limit),
             ("optional_rate", optional_rate),
             ("event_data", event_data),
+            ("episode_context", episode_context),
+            ("lease_value", lease_value),
             ("knowledge_type", knowledge_type),
             ("knowledge_metadata", knowledge_metadata),
             ("seed_files", seed_files),

@@ -22,7 +22,7 @@ pub struct StartRequest {
     task: String,
     /// Free-form context (a JSON object of at most 64 KiB).
     #[serde(default)]
-    #[schema(value_type = Object, default = json!({}))]
+    #[schema(schema_with = schema::episode_context)]
     context: Payload,
 }
 

@@ -86,8 +86,8 @@ pub struct ValueRequest {
     #[serde(deserialize_with = "integer")]
     #[schema(schema_with = schema::epoch)]
     epoch: u64,
-    /// Any JSON value.
-    #[schema(value_type = Value)]
+    /// Any JSON value (its numbers kept exactly).
+    #[schema(schema_with = schema::lease_value)]
     value: serde_json::Value,
 }
 
