@@ -35,6 +35,7 @@ pub mod episodes;
 pub mod extract;
 pub mod json_number;
 pub mod knowledge;
+pub mod mcp;
 pub mod memory;
 pub mod paths;
 pub mod server;

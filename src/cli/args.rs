@@ -156,6 +156,12 @@ pub enum Command {
     Recall(RecallArgs),
     /// Serve the recall API over HTTP (JSON under /v1; /healthz) until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Serve MCP (Model Context Protocol) over stdin/stdout for a coding agent: ten tools to
+    /// recall and remember errors, solutions, patterns and episodes. When an `engram serve`
+    /// holds the data directory, the tools call it; otherwise this process opens the store
+    /// and serves it on a loopback port for other engram commands meanwhile. Logs go to
+    /// stderr. `engram serve` offers the same tools over Streamable HTTP at /mcp.
+    Mcp(McpArgs),
     /// Load the knowledge base (design patterns, best practices, common errors) from seed
     /// files into memory; run again after editing them (unchanged files are skipped).
     Seed(SeedArgs),
@@ -205,6 +211,15 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub api_keys: Vec<String>,
+}
+
+/// `engram mcp …`
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// The calling agent's name: the source of what it remembers and the role of the
+    /// episode events it records (1 to 64 visible characters).
+    #[arg(long, env = "ENGRAM_AGENT", default_value = "mcp", value_name = "NAME")]
+    pub agent: String,
 }
 
 /// `engram seed …`

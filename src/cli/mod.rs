@@ -7,6 +7,7 @@ mod embed;
 mod episodes;
 mod extract;
 mod learn;
+mod mcp;
 mod model;
 mod output;
 mod recall;
@@ -223,6 +224,7 @@ pub fn run() -> ExitCode {
         Command::Remember { what } => remember::run(&cli, what, &mut out),
         Command::Recall(args) => recall::run(&cli, args, &mut out),
         Command::Serve(args) => serve::run(&cli, args),
+        Command::Mcp(args) => mcp::run(&cli, args),
         Command::Seed(args) => seed::run(&cli, args, &mut out),
         Command::Extract(args) => extract::run(args, &mut out),
         Command::Learn(args) => learn::run(&cli, args, &mut out),

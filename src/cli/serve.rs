@@ -49,7 +49,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> CliResult {
     })
 }
 
-fn serve_failure(error: ServeError) -> Failure {
+pub(crate) fn serve_failure(error: ServeError) -> Failure {
     match error {
         ServeError::KeysRequired(_) | ServeError::Bind { .. } => Failure::usage(error.to_string()),
         ServeError::Io(error) => Failure::from(error),

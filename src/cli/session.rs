@@ -17,6 +17,7 @@ use engram::embed::{EmbedderOptions, SentenceEmbedder};
 use engram::episodes::{Episode, EpisodeLog, FailureReport};
 use engram::extract::{Candidate, ConsensusResult, Learned, TaskContext};
 use engram::knowledge::{KnowledgeInput, SeedOptions, SeedReport};
+use engram::mcp::{ApiCall, RemoteApi};
 use engram::memory::{
     CodePattern, ErrorInput, ErrorResolution, MemoryStats, Metrics, PatternInput, RecallOptions,
     Recalled, Solution, SolutionInput, Stored,
@@ -39,11 +40,15 @@ pub enum Session {
 /// Opens the memory `cli` names: the server holding its data directory if there is one,
 /// else the store itself (waiting for the directory up to the lock timeout).
 pub fn open(cli: &Cli) -> Result<Session, Failure> {
-    let config = cli.resolve_config()?;
+    open_config(&cli.resolve_config()?)
+}
+
+/// [`open`] for a resolved configuration.
+pub fn open_config(config: &Config) -> Result<Session, Failure> {
     let StoreConfig::Edge(dir) = &config.store else {
-        return Ok(Session::Local(Engram::open(&config)?));
+        return Ok(Session::Local(Engram::open(config)?));
     };
-    if let Some(server) = server_for(&config) {
+    if let Some(server) = server_for(config) {
         return Ok(Session::Server(server));
     }
     // Load the model before taking the directory, so that it is held as briefly as possible.
@@ -60,7 +65,7 @@ pub fn open(cli: &Cli) -> Result<Session, Failure> {
             }
             Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
                 if let Some(addr) = DirLock::server(dir) {
-                    return Ok(Session::Server(ServerClient::new(addr, &config)));
+                    return Ok(Session::Server(ServerClient::new(addr, config)));
                 }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
@@ -87,9 +92,7 @@ pub fn server_for(config: &Config) -> Option<ServerClient> {
 
 /// engram's HTTP API as the CLI uses it.
 pub struct ServerClient {
-    base: String,
-    key: Option<String>,
-    agent: ureq::Agent,
+    remote: RemoteApi,
 }
 
 impl ServerClient {
@@ -103,14 +106,13 @@ impl ServerClient {
             .and_then(|keys| keys.into_iter().next())
             .or_else(|| config.server.api_keys.first().cloned());
         Self {
-            base: format!("http://{addr}"),
-            key,
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(120)))
-                .build()
-                .into(),
+            remote: RemoteApi::new(format!("http://{addr}"), key),
         }
+    }
+
+    /// The server as an API that MCP tools call.
+    pub fn remote(&self) -> &RemoteApi {
+        &self.remote
     }
 
     fn call<T: DeserializeOwned>(
@@ -119,68 +121,36 @@ impl ServerClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<T, Failure> {
-        let url = format!("{}{path}", self.base);
-        let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
-        let response = match (method, body) {
-            ("GET", _) => {
-                let mut request = self.agent.get(&url);
-                if let Some(auth) = &auth {
-                    request = request.header("Authorization", auth);
-                }
-                request.call()
-            }
-            (_, body) => {
-                let mut request = self.agent.post(&url).content_type("application/json");
-                if let Some(auth) = &auth {
-                    request = request.header("Authorization", auth);
-                }
-                request.send(body.unwrap_or(Value::Null).to_string())
-            }
+        let call = match (method, body) {
+            ("GET", _) => ApiCall::get(path),
+            (_, body) => ApiCall::post(path, body.unwrap_or(Value::Null)),
         };
-        let mut response = response.map_err(|error| Failure {
-            code: exit::INTERNAL,
-            error: anyhow::anyhow!("engram serve at {} did not answer: {error}", self.base),
-        })?;
-        let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|error| Failure {
-                code: exit::INTERNAL,
-                error: anyhow::anyhow!(
-                    "reading the answer of engram serve at {}: {error}",
-                    self.base
-                ),
-            })?;
-        if status == 200 {
-            return serde_json::from_str(&text).map_err(|error| Failure {
-                code: exit::INTERNAL,
-                error: anyhow::anyhow!(
-                    "engram serve at {} answered {path} with unexpected JSON: {error}",
-                    self.base
-                ),
-            });
-        }
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let field = |name: &str| body["error"][name].as_str().unwrap_or("").to_owned();
-        let message = match body["error"]["message"].as_str() {
-            Some(message) => format!("{message} ({}; {})", field("code"), field("hint")),
-            None => format!("HTTP {status}: {text}"),
-        };
-        Err(Failure {
+        let base = self.remote.base();
+        let answer = self.remote.call(&call).map_err(|failure| Failure {
             // The server's verdict decides the exit code: its 4xx are the caller's fault.
-            code: if (400..500).contains(&status) {
+            code: if (400..500).contains(&failure.status) {
                 exit::USAGE
             } else {
                 exit::INTERNAL
             },
-            error: anyhow::anyhow!("{message} (from engram serve at {})", self.base),
+            error: anyhow::anyhow!(
+                "{} ({}; {}) (from engram serve at {base})",
+                failure.message,
+                failure.code,
+                failure.hint
+            ),
+        })?;
+        serde_json::from_value(answer).map_err(|error| Failure {
+            code: exit::INTERNAL,
+            error: anyhow::anyhow!(
+                "engram serve at {base} answered {path} with unexpected JSON: {error}"
+            ),
         })
     }
 
     /// The server's address.
     pub fn base(&self) -> &str {
-        &self.base
+        self.remote.base()
     }
 
     /// Entries per collection, language and source, as the server counts them.

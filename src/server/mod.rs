@@ -25,9 +25,11 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::Engram;
 use crate::config::ServerConfig;
+use crate::mcp::{Api, EngramMcp, Identity};
 pub use error::ApiError;
 use guard::{Keys, Limits};
 use metrics::Metrics;
@@ -53,6 +55,9 @@ pub enum ServeError {
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// Where MCP's Streamable HTTP endpoint is.
+pub const MCP_PATH: &str = "/mcp";
 
 /// What handlers share.
 #[derive(Debug, Clone)]
@@ -237,9 +242,13 @@ pub fn routes() -> Vec<(String, String)> {
     routes
 }
 
-/// The application: every route behind its guards.
-pub fn router(engram: Engram, config: &ServerConfig) -> Router {
-    let metrics = Metrics::default();
+/// The API's routes with their state and no guards: what `/mcp`'s tools call in process, and
+/// what `engram mcp` calls when it holds the data directory itself.
+pub fn api_router(engram: Engram, config: &ServerConfig) -> Router {
+    api_with_state(engram, config, Metrics::default())
+}
+
+fn api_with_state(engram: Engram, config: &ServerConfig, metrics: Metrics) -> Router {
     let (api, document) = api().split_for_parts();
     let document = finished(document);
     let state = AppState {
@@ -248,11 +257,32 @@ pub fn router(engram: Engram, config: &ServerConfig) -> Router {
             let built_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");
             built_in.is_dir().then_some(built_in)
         }),
-        metrics: metrics.clone(),
+        metrics,
         document: Arc::new(openapi::served(&document, !config.api_keys.is_empty())),
     };
-    let guarded = api
-        .with_state(state)
+    api.with_state(state)
+}
+
+/// The application: every route behind its guards, and MCP at `/mcp`.
+pub fn router(engram: Engram, config: &ServerConfig) -> Router {
+    router_until(engram, config, CancellationToken::new())
+}
+
+/// [`router`] whose MCP streams end when `shutdown` is cancelled (they would otherwise keep
+/// a graceful shutdown waiting).
+fn router_until(engram: Engram, config: &ServerConfig, shutdown: CancellationToken) -> Router {
+    let metrics = Metrics::default();
+    let app = api_with_state(engram, config, metrics.clone());
+    // MCP over Streamable HTTP: each tool call is a call to the routes above, in process.
+    // With API keys every Host is accepted (the key is the guard); without, only loopback
+    // names, against DNS rebinding.
+    let mcp = crate::mcp::http_service(
+        EngramMcp::new(Api::InProcess(app.clone()), Identity::default()),
+        shutdown,
+        !config.api_keys.is_empty(),
+    );
+    let guarded = app
+        .route_service(MCP_PATH, mcp)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(Keys::new(&config.api_keys)),
             guard::authorize,
@@ -332,14 +362,19 @@ impl Server {
         if let Ok(Err(error)) = swept {
             tracing::warn!("cannot sweep expired idempotency keys: {error}");
         }
-        let app = router(self.engram.clone(), &self.config);
+        let streams = CancellationToken::new();
+        let app = router_until(self.engram.clone(), &self.config, streams.clone());
         // Commands run on the same data directory meanwhile send their requests here.
         let addr = self.reachable_addr()?;
         if let Err(error) = self.engram.memory().store().advertise(addr) {
             tracing::warn!("cannot record the server's address in the lock file: {error}");
         }
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // MCP sessions' event streams never end by themselves.
+                streams.cancel();
+            })
             .await?;
         let engram = self.engram;
         let flushed = tokio::task::spawn_blocking(move || engram.memory().store().flush()).await;
