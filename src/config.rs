@@ -24,13 +24,16 @@
 //!
 //! [server]                          # engram serve
 //! listen = "0.0.0.0:7437"           # default 127.0.0.1:7437
-//! api_keys = ["…"]                  # required unless listening on loopback
+//! api_keys = ["…"]                  # admin keys; some key is required unless on loopback
+//! agent_keys = { "coder-1" = "…" }  # keys bound to an agent: MCP calls made with one act
+//!                                   # as that agent (ENGRAM_AGENT_KEYS="coder-1=…,…")
 //! body_limit_bytes = 2097152        # largest request body (default 2 MiB)
 //! request_timeout_secs = 30         # per request (default 30)
 //! max_in_flight = 64                # requests worked on at once; more get 503 (default 64)
 //! seeds_dir = "/opt/engram/seeds"   # what POST /v1/knowledge/seed loads
 //! ```
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -112,6 +115,7 @@ struct FileModel {
 struct FileServer {
     listen: Option<String>,
     api_keys: Option<Vec<String>>,
+    agent_keys: Option<BTreeMap<String, String>>,
     body_limit_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     max_in_flight: Option<usize>,
@@ -123,8 +127,11 @@ struct FileServer {
 pub struct ServerConfig {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// Bearer keys accepted; required unless `listen` is a loopback address.
+    /// Admin bearer keys; some key (admin or agent) is required unless `listen` is a
+    /// loopback address.
     pub api_keys: Vec<String>,
+    /// Bearer keys bound to an agent, by agent name: a caller with one is that agent.
+    pub agent_keys: BTreeMap<String, String>,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
     /// Longest a request may take.
@@ -135,11 +142,19 @@ pub struct ServerConfig {
     pub seeds_dir: Option<PathBuf>,
 }
 
+impl ServerConfig {
+    /// Whether callers must send a key (admin or agent-bound).
+    pub fn requires_keys(&self) -> bool {
+        !self.api_keys.is_empty() || !self.agent_keys.is_empty()
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             api_keys: Vec::new(),
+            agent_keys: BTreeMap::new(),
             body_limit_bytes: 2 << 20,
             request_timeout: Duration::from_secs(30),
             max_in_flight: 64,
@@ -170,6 +185,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `engram serve`'s API keys.
     pub api_keys: Option<Vec<String>>,
+    /// `engram serve`'s agent-bound keys, as `agent=key` entries.
+    pub agent_keys: Option<Vec<String>>,
     /// Seconds to wait for a data directory another process holds.
     pub lock_timeout_secs: Option<f64>,
     /// Replication factor of new collections on a Qdrant cluster.
@@ -198,6 +215,7 @@ impl Overrides {
             model_dir: var("ENGRAM_MODEL_DIR").map(PathBuf::from),
             listen: text("ENGRAM_LISTEN"),
             api_keys: text("ENGRAM_API_KEYS").map(|keys| split_keys(&keys)),
+            agent_keys: text("ENGRAM_AGENT_KEYS").map(|keys| split_keys(&keys)),
             lock_timeout_secs: text("ENGRAM_LOCK_TIMEOUT").and_then(|t| t.trim().parse().ok()),
             replication_factor: text("ENGRAM_QDRANT_REPLICATION_FACTOR")
                 .and_then(|t| t.trim().parse().ok()),
@@ -237,6 +255,24 @@ pub struct Config {
 
 /// Default of [`Config::lock_timeout`].
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `agent=key` entries (ENGRAM_AGENT_KEYS) by agent; the agent name ends at the first `=`.
+fn parse_agent_keys(entries: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut keys = BTreeMap::new();
+    for entry in entries {
+        let Some((agent, key)) = entry.split_once('=') else {
+            return Err(format!(
+                "agent key entry {:?} is not agent=key",
+                entry.chars().take(12).collect::<String>()
+            ));
+        };
+        let agent = crate::text::label(agent).to_owned();
+        if keys.insert(agent.clone(), key.trim().to_owned()).is_some() {
+            return Err(format!("agent {agent:?} has more than one key"));
+        }
+    }
+    Ok(keys)
+}
 
 /// API keys given as one comma-separated string.
 pub fn split_keys(keys: &str) -> Vec<String> {
@@ -327,6 +363,7 @@ impl Config {
             file.server.unwrap_or_default(),
             overrides.listen,
             overrides.api_keys,
+            overrides.agent_keys,
         )
         .map_err(invalid)?;
         Ok(Self {
@@ -343,6 +380,7 @@ fn server_config(
     file: FileServer,
     listen: Option<String>,
     api_keys: Option<Vec<String>>,
+    agent_keys: Option<Vec<String>>,
 ) -> Result<ServerConfig, String> {
     let defaults = ServerConfig::default();
     let listen = match listen.or(file.listen) {
@@ -360,15 +398,29 @@ fn server_config(
         None => defaults.request_timeout,
     };
     let api_keys = api_keys.or(file.api_keys).unwrap_or_default();
-    if let Some(short) = api_keys.iter().find(|k| k.len() < MIN_API_KEY_LEN) {
+    let agent_keys = match agent_keys {
+        Some(entries) => parse_agent_keys(&entries)?,
+        None => file.agent_keys.unwrap_or_default(),
+    };
+    let every_key = api_keys.iter().chain(agent_keys.values());
+    if let Some(short) = every_key.clone().find(|k| k.len() < MIN_API_KEY_LEN) {
         return Err(format!(
             "an API key of {} characters is too short to be a secret; use at least {MIN_API_KEY_LEN}",
             short.len()
         ));
     }
+    for (agent, key) in &agent_keys {
+        crate::text::check_label("an agent key's agent", agent)?;
+        if every_key.clone().filter(|k| *k == key).count() > 1 {
+            return Err(format!(
+                "agent {agent:?}'s key is given more than once: one key names one caller"
+            ));
+        }
+    }
     Ok(ServerConfig {
         listen,
         api_keys,
+        agent_keys,
         body_limit_bytes: positive(
             "body_limit_bytes",
             file.body_limit_bytes,
@@ -504,6 +556,57 @@ mod tests {
         write(dir.path(), "[server]\nmax_in_flight = 0\n");
         let error = resolve(Overrides::default()).expect_err("zero");
         assert!(error.to_string().contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn agent_keys_come_from_the_file_or_the_environment_and_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "[server]\nagent_keys = { \"coder-1\" = \"coder-key-0123456789\" }\n",
+        );
+        let resolve = |agent_keys: Option<&str>| {
+            Config::resolve(Overrides {
+                config_file: Some(path.clone()),
+                agent_keys: agent_keys.map(split_keys),
+                ..Overrides::default()
+            })
+        };
+        let config = resolve(None).expect("config");
+        assert_eq!(
+            config.server.agent_keys,
+            BTreeMap::from([("coder-1".to_owned(), "coder-key-0123456789".to_owned())])
+        );
+        assert!(config.server.requires_keys() && config.server.api_keys.is_empty());
+        // The agent name ends at the first `=`; a key may hold more.
+        let config = resolve(Some(
+            " reviewer =rev-key-0123456789==, tester=test-key-0123456789",
+        ))
+        .expect("config");
+        assert_eq!(
+            config.server.agent_keys,
+            BTreeMap::from([
+                ("reviewer".to_owned(), "rev-key-0123456789==".to_owned()),
+                ("tester".to_owned(), "test-key-0123456789".to_owned()),
+            ])
+        );
+        for (entries, expected) in [
+            ("no-equals-sign-0123456789", "not agent=key"),
+            ("a=short", "too short"),
+            ("=key-without-agent-0123", "agent"),
+            (
+                "a=same-key-0123456789,b=same-key-0123456789",
+                "more than once",
+            ),
+            (
+                "a=key-one-0123456789,a=key-two-0123456789",
+                "more than one key",
+            ),
+        ] {
+            let error = resolve(Some(entries)).expect_err(expected);
+            assert!(error.to_string().contains(expected), "{entries}: {error}");
+        }
+        assert!(!ServerConfig::default().requires_keys());
     }
 
     #[test]

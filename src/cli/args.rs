@@ -129,6 +129,7 @@ impl Cli {
             model_dir: self.model_dir.clone(),
             listen: None,
             api_keys: None,
+            agent_keys: None,
             lock_timeout_secs: self.lock_timeout,
             replication_factor: self.replication_factor,
             write_consistency_factor: self.write_consistency_factor,
@@ -159,8 +160,9 @@ pub enum Command {
     /// Serve MCP (Model Context Protocol) over stdin/stdout for a coding agent: ten tools to
     /// recall and remember errors, solutions, patterns and episodes. When an `engram serve`
     /// holds the data directory, the tools call it; otherwise this process opens the store
-    /// and serves it on a loopback port for other engram commands meanwhile. Logs go to
-    /// stderr. `engram serve` offers the same tools over Streamable HTTP at /mcp.
+    /// and serves it on a loopback port for other engram commands meanwhile (and takes over
+    /// the directory if the process it forwarded to ends). Logs go to stderr. `engram serve`
+    /// offers the same tools over Streamable HTTP at /mcp.
     Mcp(McpArgs),
     /// Load the knowledge base (design patterns, best practices, common errors) from seed
     /// files into memory; run again after editing them (unchanged files are skipped).
@@ -211,6 +213,17 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub api_keys: Vec<String>,
+
+    /// A key bound to an agent, AGENT=KEY (repeat, or comma-separate in ENGRAM_AGENT_KEYS):
+    /// MCP calls made with it act as that agent.
+    #[arg(
+        long = "agent-key",
+        env = "ENGRAM_AGENT_KEYS",
+        value_delimiter = ',',
+        value_name = "AGENT=KEY",
+        hide_env_values = true
+    )]
+    pub agent_keys: Vec<String>,
 }
 
 /// `engram mcp …`

@@ -15,13 +15,20 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> CliResult {
         .map(|k| k.trim().to_owned())
         .filter(|k| !k.is_empty())
         .collect();
+    let agent_keys: Vec<String> = args
+        .agent_keys
+        .iter()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect();
     let config = Config::resolve(Overrides {
         listen: args.listen.clone(),
         api_keys: (!keys.is_empty()).then_some(keys),
+        agent_keys: (!agent_keys.is_empty()).then_some(agent_keys),
         ..cli.overrides()
     })?;
     let server_config = config.server.clone();
-    if !server_config.listen.ip().is_loopback() && server_config.api_keys.is_empty() {
+    if !server_config.listen.ip().is_loopback() && !server_config.requires_keys() {
         // Refuse before loading the model.
         return Err(serve_failure(ServeError::KeysRequired(
             server_config.listen,
@@ -39,7 +46,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> CliResult {
         let addr = server.local_addr().map_err(serve_failure)?;
         tracing::info!(
             "engram serving on http://{addr} ({})",
-            if server_config.api_keys.is_empty() {
+            if !server_config.requires_keys() {
                 "no API keys: loopback only"
             } else {
                 "API keys required"

@@ -31,8 +31,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use api::{Api, ApiCall, ApiFailure, RemoteApi};
 
-/// Who is calling: taken from configuration (`engram mcp --agent`, `ENGRAM_AGENT`), never
-/// from a tool's arguments. It is the `source` of what the agent remembers and the
+/// Who is calling: taken from configuration (`engram mcp --agent`, `ENGRAM_AGENT`) or, over
+/// HTTP, from the agent the caller's API key is bound to; never from a tool's arguments. It is the `source` of what the agent remembers and the
 /// `agent_role` of the events it records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -155,7 +155,17 @@ impl EngramMcp {
         name: &str,
         arguments: serde_json::Map<String, Value>,
     ) -> CallToolResult {
-        let call = match tools::call(name, &arguments, &self.identity) {
+        self.call_as(&self.identity, name, arguments).await
+    }
+
+    /// [`Self::call`] on behalf of `identity`.
+    async fn call_as(
+        &self,
+        identity: &Identity,
+        name: &str,
+        arguments: serde_json::Map<String, Value>,
+    ) -> CallToolResult {
+        let call = match tools::call(name, &arguments, identity) {
             Ok(call) => call,
             Err(tools::BadArguments(message)) => {
                 return tool_error(
@@ -224,7 +234,7 @@ impl ServerHandler for EngramMcp {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         if self.get_tool(&request.name).is_none() {
             return Err(ErrorData::invalid_params(
@@ -232,8 +242,20 @@ impl ServerHandler for EngramMcp {
                 None,
             ));
         }
+        // Over HTTP, a key bound to an agent makes that agent the caller.
+        let bound = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::server::Caller>())
+            .and_then(|caller| caller.agent.clone())
+            .map(|agent| Identity { agent });
+        let identity = bound.as_ref().unwrap_or(&self.identity);
         Ok(self
-            .call(&request.name, request.arguments.unwrap_or_default())
+            .call_as(
+                identity,
+                &request.name,
+                request.arguments.unwrap_or_default(),
+            )
             .await
             .into())
     }

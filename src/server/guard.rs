@@ -2,6 +2,7 @@
 //! the requests worked on at once (overload is 503 with `Retry-After`, not a queue), and a
 //! per-request timeout.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,18 +15,31 @@ use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 
+/// Who sent a request, as its key says: put in the request's extensions by [`authorize`].
+/// `agent` is the agent its key is bound to; `None` for an admin key (or a server without
+/// keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The agent the key is bound to.
+    pub agent: Option<String>,
+}
+
 /// The accepted API keys, kept as digests so that comparing them takes the same time
-/// whatever the key sent.
+/// whatever the key sent; each with the agent it is bound to, if any.
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
-    digests: Vec<[u8; 32]>,
+    digests: Vec<([u8; 32], Option<String>)>,
 }
 
 impl Keys {
-    /// The digests of `keys`.
-    pub fn new(keys: &[String]) -> Self {
+    /// The digests of admin `keys` and of `agent_keys` (agent → key).
+    pub fn new(keys: &[String], agent_keys: &BTreeMap<String, String>) -> Self {
+        let admin = keys.iter().map(|k| (digest(k.as_bytes()), None));
+        let bound = agent_keys
+            .iter()
+            .map(|(agent, k)| (digest(k.as_bytes()), Some(agent.clone())));
         Self {
-            digests: keys.iter().map(|k| digest(k.as_bytes())).collect(),
+            digests: admin.chain(bound).collect(),
         }
     }
 
@@ -34,13 +48,16 @@ impl Keys {
         self.digests.is_empty()
     }
 
-    /// Whether `given` is one of the keys; every configured key is compared, each in
-    /// constant time.
-    pub fn accepts(&self, given: &str) -> bool {
+    /// The caller `given` names, if it is one of the keys; every configured key is
+    /// compared, each in constant time.
+    pub fn accepts(&self, given: &str) -> Option<Caller> {
         let given = digest(given.as_bytes());
-        self.digests
-            .iter()
-            .fold(false, |found, key| found | constant_time_eq(key, &given))
+        self.digests.iter().fold(None, |found, (key, agent)| {
+            let matches = constant_time_eq(key, &given);
+            found.or(matches.then(|| Caller {
+                agent: agent.clone(),
+            }))
+        })
     }
 }
 
@@ -71,17 +88,28 @@ pub const PUBLIC_PATHS: [&str; 2] = ["/healthz", "/openapi.json"];
 
 /// Lets a request through when it carries an accepted bearer key (or no key is configured,
 /// or the route is public).
-pub async fn authorize(State(keys): State<Arc<Keys>>, request: Request, next: Next) -> Response {
+/// The request carries who sent it ([`Caller`]).
+pub async fn authorize(
+    State(keys): State<Arc<Keys>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if keys.is_empty() || PUBLIC_PATHS.contains(&request.uri().path()) {
+        request.extensions_mut().insert(Caller::default());
         return next.run(request).await;
     }
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return unauthorized("this server requires an API key");
     };
-    match value.to_str().ok().and_then(bearer_token) {
-        Some(token) if keys.accepts(token) => next.run(request).await,
-        Some(_) => unauthorized("the API key is not accepted"),
-        None => unauthorized("the Authorization header is not `Bearer <key>`"),
+    let Some(token) = value.to_str().ok().and_then(bearer_token) else {
+        return unauthorized("the Authorization header is not `Bearer <key>`");
+    };
+    match keys.accepts(token) {
+        Some(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        None => unauthorized("the API key is not accepted"),
     }
 }
 
@@ -128,15 +156,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_matched_exactly() {
-        let keys = Keys::new(&[
-            "k1-0123456789abcdef".to_owned(),
-            "k2-0123456789abcdef".to_owned(),
-        ]);
-        assert!(keys.accepts("k1-0123456789abcdef"));
-        assert!(keys.accepts("k2-0123456789abcdef"));
-        assert!(!keys.accepts("k1-0123456789abcde"));
-        assert!(!keys.accepts(""));
+    fn keys_are_matched_exactly_and_name_their_agent() {
+        let keys = Keys::new(
+            &[
+                "k1-0123456789abcdef".to_owned(),
+                "k2-0123456789abcdef".to_owned(),
+            ],
+            &BTreeMap::from([("coder-1".to_owned(), "k3-0123456789abcdef".to_owned())]),
+        );
+        let admin = Some(Caller { agent: None });
+        assert_eq!(keys.accepts("k1-0123456789abcdef"), admin);
+        assert_eq!(keys.accepts("k2-0123456789abcdef"), admin);
+        assert_eq!(
+            keys.accepts("k3-0123456789abcdef"),
+            Some(Caller {
+                agent: Some("coder-1".to_owned())
+            })
+        );
+        assert_eq!(keys.accepts("k1-0123456789abcde"), None);
+        assert_eq!(keys.accepts(""), None);
         assert!(Keys::default().is_empty());
     }
 

@@ -31,6 +31,7 @@ use crate::Engram;
 use crate::config::ServerConfig;
 use crate::mcp::{Api, EngramMcp, Identity};
 pub use error::ApiError;
+pub use guard::Caller;
 use guard::{Keys, Limits};
 use metrics::Metrics;
 
@@ -258,7 +259,7 @@ fn api_with_state(engram: Engram, config: &ServerConfig, metrics: Metrics) -> Ro
             built_in.is_dir().then_some(built_in)
         }),
         metrics,
-        document: Arc::new(openapi::served(&document, !config.api_keys.is_empty())),
+        document: Arc::new(openapi::served(&document, config.requires_keys())),
     };
     api.with_state(state)
 }
@@ -279,12 +280,12 @@ fn router_until(engram: Engram, config: &ServerConfig, shutdown: CancellationTok
     let mcp = crate::mcp::http_service(
         EngramMcp::new(Api::InProcess(app.clone()), Identity::default()),
         shutdown,
-        !config.api_keys.is_empty(),
+        config.requires_keys(),
     );
     let guarded = app
         .route_service(MCP_PATH, mcp)
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(Keys::new(&config.api_keys)),
+            Arc::new(Keys::new(&config.api_keys, &config.agent_keys)),
             guard::authorize,
         ));
     let limits = Limits {
@@ -314,7 +315,7 @@ pub struct Server {
 impl Server {
     /// Checks the configuration and binds the listen address.
     pub async fn bind(engram: Engram, config: ServerConfig) -> Result<Self, ServeError> {
-        if !config.listen.ip().is_loopback() && config.api_keys.is_empty() {
+        if !config.listen.ip().is_loopback() && !config.requires_keys() {
             return Err(ServeError::KeysRequired(config.listen));
         }
         let listener =

@@ -50,13 +50,14 @@ def free_port():
 class Served:
     """An `engram serve` on its own data directory."""
 
-    def __init__(self, data_dir, key=None):
+    def __init__(self, data_dir, key=None, agent_keys=""):
         self.data_dir = data_dir
         self.key = key
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = dict(os.environ, ENGRAM_DATA_DIR=data_dir, ENGRAM_LOG="engram=warn")
         env["ENGRAM_API_KEYS"] = key or ""
+        env["ENGRAM_AGENT_KEYS"] = agent_keys
         self.process = subprocess.Popen(
             [ENGRAM, "serve", "--listen", f"127.0.0.1:{port}"],
             env=env,
@@ -140,7 +141,7 @@ def retry_with_backoff(call, attempts=5):
 '''
 
 
-async def every_tool(client):
+async def every_tool(client, agent="tester"):
     """Calls each of the ten tools once, checking what each answers."""
     tools = (await client.list_tools()).tools
     assert {t.name for t in tools} == TOOLS
@@ -157,7 +158,7 @@ async def every_tool(client):
     hits = ok(await client.call_tool("recall", {"kind": "errors", "query": "Cannot import fastapi"}))
     first = hits.structured_content["results"][0]
     assert first["record"]["resolution"] == "pip install fastapi uvicorn"
-    assert first["record"]["source"] == "tester"
+    assert first["record"]["source"] == agent
     assert first["similarity"] > 0.5
     assert "pip install fastapi uvicorn" in text(hits)
     nothing = ok(await client.call_tool("recall", {
@@ -201,7 +202,7 @@ async def every_tool(client):
     assert ended.structured_content["status"] == "failed"
     failures = ok(await client.call_tool("analyze_failures", {}))
     group = failures.structured_content["groups"][0]
-    assert group["failure"]["agent_role"] == "tester"
+    assert group["failure"]["agent_role"] == agent
     assert "AssertionError" in text(failures)
     similar = ok(await client.call_tool("recall", {"kind": "episodes", "query": "deploying billing"}))
     assert similar.structured_content["results"][0]["id"] == episode
@@ -213,12 +214,8 @@ async def test_every_tool_over_streamable_http(server, mode):
     # "legacy" is the initialize handshake (protocol 2025-11-25); "auto" takes the newest
     # revision both sides speak.
     async with Client(f"{server.url}/mcp", mode=mode) as client:
-        # Identity comes from configuration; over HTTP without agent-bound keys it is "mcp".
-        stored = ok(await client.call_tool("remember_error", {"message": "E1: x", "resolution": "r"}))
-        assert stored.structured_content["id"]
-    async with Client(f"{server.url}/mcp", mode=mode) as client:
-        tools = (await client.list_tools()).tools
-        assert {t.name for t in tools} == TOOLS
+        # Without a key bound to an agent, the caller over HTTP is "mcp".
+        await every_tool(client, agent="mcp")
 
 
 @pytest.mark.anyio
@@ -315,17 +312,23 @@ async def test_a_second_stdio_process_is_served_by_the_first(data_dir):
 
 
 @pytest.mark.anyio
-async def test_mcp_over_http_needs_the_api_key(data_dir):
-    key = "mcp-test-key-0123456789abcdef"
-    served = Served(data_dir, key=key)
+async def test_mcp_over_http_needs_a_key_and_a_bound_key_names_the_caller(data_dir):
+    admin = "mcp-admin-key-0123456789abcdef"
+    bound = "mcp-coder-key-0123456789abcdef"
+    served = Served(data_dir, key=admin, agent_keys=f"coder-7={bound}")
     try:
         async with httpx2.AsyncClient() as plain:
             answer = await plain.post(f"{served.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
             assert answer.status_code == 401
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as keyed:
-            async with Client(streamable_http_client(f"{served.url}/mcp", http_client=keyed)) as client:
-                ok(await client.call_tool("remember_error", {"message": "E-keyed: k", "resolution": "r"}))
-        assert served.count("error") == 1
+            assert answer.json()["error"]["code"] == "unauthorized"
+        for key, message, source in [(admin, "E-admin: k", "mcp"), (bound, "E-coder: k", "coder-7")]:
+            async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as keyed:
+                async with Client(streamable_http_client(f"{served.url}/mcp", http_client=keyed)) as client:
+                    ok(await client.call_tool("remember_error", {"message": message, "resolution": "r"}))
+                    hits = ok(await client.call_tool("recall", {"kind": "errors", "query": message, "limit": 1}))
+                    assert hits.structured_content["results"][0]["record"]["source"] == source
+        errors = next(c for c in served.get("/v1/stats")["collections"] if c["kind"] == "error")
+        assert errors["by_source"] == {"mcp": 1, "coder-7": 1}
     finally:
         served.stop()
 

@@ -34,6 +34,31 @@ fn requests_need_the_right_key_when_keys_are_configured() {
     assert_eq!(stored.status, 200, "{:?}", stored.body);
 }
 
+#[test]
+fn a_key_bound_to_an_agent_is_a_key_too() {
+    let bound = "coder-key-0123456789abcdef";
+    let s = TestServer::with(|c| {
+        c.agent_keys = [("coder-1".to_owned(), bound.to_owned())].into();
+    });
+    let missing = s.get_with("/v1/stats", None);
+    assert_eq!((missing.status, missing.code()), (401, "unauthorized"));
+    let right = s.get_with("/v1/stats", Some(bound));
+    assert_eq!(right.status, 200, "{:?}", right.body);
+
+    // Agent keys alone are keys enough to listen beyond loopback.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_edge(&dir.path().join("data")).expect("store");
+    let engram = Engram::with(store, Arc::clone(shared_embedder()) as _).expect("engram");
+    let config = ServerConfig {
+        listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+        agent_keys: [("coder-1".to_owned(), bound.to_owned())].into(),
+        ..ServerConfig::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let bound_server = runtime.block_on(Server::bind(engram, config));
+    assert!(bound_server.is_ok(), "{bound_server:?}");
+}
+
 /// RFC 9110 §11.1: an authentication scheme is case-insensitive (and §11.4: one or more
 /// spaces before the credentials); the key is not. Media types are case-insensitive too
 /// (RFC 9110 §8.3.1).
