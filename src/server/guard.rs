@@ -87,8 +87,7 @@ fn unauthorized(message: &str) -> Response {
 pub const PUBLIC_PATHS: [&str; 2] = ["/healthz", "/openapi.json"];
 
 /// Lets a request through when it carries an accepted bearer key (or no key is configured,
-/// or the route is public).
-/// The request carries who sent it ([`Caller`]).
+/// or the route is public), with who sent it ([`Caller`]) in its extensions.
 pub async fn authorize(
     State(keys): State<Arc<Keys>>,
     mut request: Request,
