@@ -58,11 +58,13 @@ class Served:
         env = dict(os.environ, ENGRAM_DATA_DIR=data_dir, ENGRAM_LOG="engram=warn")
         env["ENGRAM_API_KEYS"] = key or ""
         env["ENGRAM_AGENT_KEYS"] = agent_keys
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [ENGRAM, "serve", "--listen", f"127.0.0.1:{port}"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            # A file, not a pipe nobody drains: a full pipe would stall the server.
+            stderr=self.log,
         )
         deadline = time.time() + 120
         while True:
@@ -71,8 +73,12 @@ class Served:
                 break
             except OSError:
                 if self.process.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"engram serve did not start: {self.process.stderr.read()}")
+                    raise RuntimeError(f"engram serve did not start: {self.output()}")
                 time.sleep(0.1)
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def get(self, path):
         request = urllib.request.Request(f"{self.url}{path}")
@@ -346,7 +352,7 @@ async def test_sigterm_ends_open_mcp_sessions_and_the_server_exits(data_dir):
         started = time.monotonic()
         served.process.terminate()
         code = await anyio.to_thread.run_sync(lambda: served.process.wait(timeout=20))
-        assert code == 0, served.process.stderr.read()
+        assert code == 0, served.output()
         assert time.monotonic() - started < 10
     finally:
         with contextlib.suppress(BaseException):
