@@ -240,8 +240,10 @@ async def test_every_tool_over_stdio_beside_a_server(server):
 
 
 @pytest.mark.anyio
-async def test_bad_arguments_are_tool_errors_and_the_session_goes_on(server):
-    async with Client(f"{server.url}/mcp") as client:
+@pytest.mark.parametrize("transport", ["http", "stdio"])
+async def test_bad_arguments_are_tool_errors_and_the_session_goes_on(server, transport):
+    target = f"{server.url}/mcp" if transport == "http" else stdio(server.data_dir, "tester")
+    async with Client(target) as client:
         for name, arguments, code in [
             ("recall", {"query": "x"}, "invalid_arguments"),
             ("recall", {"kind": "notes", "query": "x"}, "invalid_arguments"),
