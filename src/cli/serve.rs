@@ -9,18 +9,8 @@ use super::{CliResult, Failure};
 
 /// Opens engram, binds the address and serves; the store is flushed on the way out.
 pub fn run(cli: &Cli, args: &ServeArgs) -> CliResult {
-    let keys: Vec<String> = args
-        .api_keys
-        .iter()
-        .map(|k| k.trim().to_owned())
-        .filter(|k| !k.is_empty())
-        .collect();
-    let agent_keys: Vec<String> = args
-        .agent_keys
-        .iter()
-        .map(|k| k.trim().to_owned())
-        .filter(|k| !k.is_empty())
-        .collect();
+    let keys = given_keys(&args.api_keys);
+    let agent_keys = given_keys(&args.agent_keys);
     let config = Config::resolve(Overrides {
         listen: args.listen.clone(),
         api_keys: (!keys.is_empty()).then_some(keys),
@@ -54,6 +44,14 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> CliResult {
         );
         server.run(shutdown_signal()).await.map_err(serve_failure)
     })
+}
+
+/// Keys given on the command line or in the environment, trimmed, empty ones dropped.
+fn given_keys(keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 pub(crate) fn serve_failure(error: ServeError) -> Failure {

@@ -100,11 +100,19 @@ impl ServerClient {
         tracing::info!(
             "the data directory is held by engram serve at http://{addr}; sending the request there"
         );
-        // The key the server wants: ENGRAM_API_KEYS, else the config file's.
-        let key = Overrides::from_env()
+        // The key the server wants: an admin key (ENGRAM_API_KEYS, else the config file's),
+        // else a key bound to an agent (ENGRAM_AGENT_KEYS' `agent=key`, else the file's).
+        let env = Overrides::from_env();
+        let key = env
             .api_keys
             .and_then(|keys| keys.into_iter().next())
-            .or_else(|| config.server.api_keys.first().cloned());
+            .or_else(|| config.server.api_keys.first().cloned())
+            .or_else(|| {
+                env.agent_keys?
+                    .iter()
+                    .find_map(|entry| Some(entry.split_once('=')?.1.trim().to_owned()))
+            })
+            .or_else(|| config.server.agent_keys.values().next().cloned());
         Self {
             remote: RemoteApi::new(format!("http://{addr}"), key),
         }

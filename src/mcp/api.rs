@@ -18,7 +18,7 @@ pub const UNAVAILABLE: &str = "unavailable";
 /// One request to the API: a method, a path under the server's root, and a JSON body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiCall {
-    /// GET or POST.
+    /// GET, POST or PUT.
     pub method: Method,
     /// The path and query, e.g. `/v1/errors/recall`.
     pub path: String,
@@ -164,7 +164,17 @@ impl RemoteApi {
             }
             request.call()
         } else {
-            let mut request = self.agent.post(&url).content_type("application/json");
+            let request = match call.method {
+                Method::POST => self.agent.post(&url),
+                Method::PUT => self.agent.put(&url),
+                _ => {
+                    return Err(internal(format!(
+                        "{} is not a method engram's API takes",
+                        call.method
+                    )));
+                }
+            };
+            let mut request = request.content_type("application/json");
             if let Some(auth) = &auth {
                 request = request.header("Authorization", auth);
             }

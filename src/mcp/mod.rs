@@ -115,12 +115,13 @@ impl EngramMcp {
     /// Makes `call` on the current API, reconnecting once if it does not answer.
     async fn send(&self, call: ApiCall) -> Result<Value, ApiFailure> {
         let api = self.api.read().await.clone();
+        let Some(reconnect) = &self.reconnect else {
+            return api.call(call).await;
+        };
+        // Kept for a second try (bodies can be large: only when one is possible).
         let failure = match api.call(call.clone()).await {
             Err(failure) if failure.code == api::UNAVAILABLE => failure,
             answer => return answer,
-        };
-        let Some(reconnect) = &self.reconnect else {
-            return Err(failure);
         };
         let _one_at_a_time = self.reconnecting.lock().await;
         let current = self.api.read().await.clone();

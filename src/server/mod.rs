@@ -273,12 +273,28 @@ pub fn router(engram: Engram, config: &ServerConfig) -> Router {
 /// a graceful shutdown waiting).
 fn router_until(engram: Engram, config: &ServerConfig, shutdown: CancellationToken) -> Router {
     let metrics = Metrics::default();
+    let limits = Limits {
+        in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+        timeout: config.request_timeout,
+    };
     let app = api_with_state(engram, config, metrics.clone());
-    // MCP over Streamable HTTP: each tool call is a call to the routes above, in process.
+    // MCP over Streamable HTTP: each tool call is a call to the routes above, in process,
+    // under the same bound on work in flight, timeout and metrics as a request (a tool's
+    // work runs while its answer streams, after the /mcp request itself was let through).
     // With API keys every Host is accepted (the key is the guard); without, only loopback
     // names, against DNS rebinding.
+    let tools_api = app
+        .clone()
+        .layer(axum::middleware::from_fn_with_state(
+            limits.clone(),
+            guard::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::record,
+        ));
     let mcp = crate::mcp::http_service(
-        EngramMcp::new(Api::InProcess(app.clone()), Identity::default()),
+        EngramMcp::new(Api::InProcess(tools_api), Identity::default()),
         shutdown,
         config.requires_keys(),
     );
@@ -288,10 +304,6 @@ fn router_until(engram: Engram, config: &ServerConfig, shutdown: CancellationTok
             Arc::new(Keys::new(&config.api_keys, &config.agent_keys)),
             guard::authorize,
         ));
-    let limits = Limits {
-        in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
-        timeout: config.request_timeout,
-    };
     Router::new()
         .merge(guarded)
         .fallback(unknown_route)

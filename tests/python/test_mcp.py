@@ -281,6 +281,11 @@ async def test_twenty_concurrent_http_sessions(server):
         for i in range(20):
             group.start_soon(session, i)
     assert server.count("error") == 20
+    # Each tool call went through the routes' guards and metrics, as a request would.
+    metrics = urllib.request.urlopen(f"{server.url}/metrics", timeout=30).read().decode()
+    for route in ["/v1/errors", "/v1/errors/recall"]:
+        line = f'engram_http_requests_total{{method="POST",route="{route}",status="200"}} 20'
+        assert line in metrics, metrics
 
 
 @pytest.mark.anyio
