@@ -13,6 +13,10 @@ use crate::memory::{
     CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryError, MemoryStats, Metrics,
     PatternInput, RecallOptions, Recalled, Solution, SolutionInput, Stored,
 };
+use crate::specialists::{
+    Context, Initialised, OutcomeReport, RecordedSession, SessionInput, SpecialistError,
+    SpecialistSpec, SpecialistState, Specialists, Verdict,
+};
 use crate::store::coord::Leases;
 use crate::store::{Payload, PointId, Store, StoreError};
 
@@ -41,11 +45,24 @@ pub enum OpenError {
 /// Every method is async and runs its work (embedding, storage) on tokio's blocking pool, so
 /// callers on an async runtime are never blocked. [`Engram::memory`] gives the same
 /// operations as blocking calls.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Engram {
     memory: Arc<Memory>,
     episodes: Arc<Episodes>,
     leases: Arc<Leases>,
+    embedder: Arc<dyn Embedder>,
+    /// Opened on first use, so that commands that never touch specialists never open
+    /// their collections.
+    specialists: Arc<std::sync::OnceLock<Specialists>>,
+}
+
+impl std::fmt::Debug for Engram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engram")
+            .field("memory", &self.memory)
+            .field("episodes", &self.episodes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Engram {
@@ -64,10 +81,86 @@ impl Engram {
         let episodes = Episodes::new(&store, Arc::clone(&embedder))?;
         let leases = Leases::open(&store)?;
         Ok(Self {
-            memory: Arc::new(Memory::new(store, embedder)?),
+            memory: Arc::new(Memory::new(store, Arc::clone(&embedder))?),
             episodes: Arc::new(episodes),
             leases: Arc::new(leases),
+            embedder,
+            specialists: Arc::new(std::sync::OnceLock::new()),
         })
+    }
+
+    /// The blocking API of specialist memory (its collections open on the first call).
+    pub fn specialists(&self) -> Result<&Specialists, SpecialistError> {
+        if let Some(specialists) = self.specialists.get() {
+            return Ok(specialists);
+        }
+        let opened = Specialists::new(self.memory.store(), Arc::clone(&self.embedder))?;
+        // Two first calls at once both open the (idempotent) collections; one is kept.
+        let _ = self.specialists.set(opened);
+        self.specialists
+            .get()
+            .ok_or_else(|| SpecialistError::Task("specialist memory did not open".into()))
+    }
+
+    async fn specialist<T, F>(&self, work: F) -> Result<T, SpecialistError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Specialists) -> Result<T, SpecialistError> + Send + 'static,
+    {
+        let engram = self.clone();
+        tokio::task::spawn_blocking(move || work(engram.specialists()?))
+            .await
+            .map_err(|e| SpecialistError::Task(e.to_string()))?
+    }
+
+    /// `init_specialists([{id, topics}])`: creates the missing ones; idempotent.
+    pub async fn init_specialists(
+        &self,
+        specs: Vec<SpecialistSpec>,
+    ) -> Result<Vec<Initialised>, SpecialistError> {
+        self.specialist(move |s| s.init_specialists(&specs)).await
+    }
+
+    /// `record_session(specialist, question, response, concerns, decision)`.
+    pub async fn record_session(
+        &self,
+        specialist: &str,
+        input: SessionInput,
+    ) -> Result<RecordedSession, SpecialistError> {
+        let specialist = specialist.to_owned();
+        self.specialist(move |s| s.record_session(&specialist, input))
+            .await
+    }
+
+    /// `record_outcome(deliberation, verdict)` for every specialist of the deliberation.
+    pub async fn record_outcome(
+        &self,
+        deliberation: &str,
+        verdict: Verdict,
+    ) -> Result<OutcomeReport, SpecialistError> {
+        let deliberation = deliberation.to_owned();
+        self.specialist(move |s| s.record_outcome(&deliberation, verdict, None, None))
+            .await
+    }
+
+    /// A specialist's state.
+    pub async fn specialist_state(
+        &self,
+        specialist: &str,
+    ) -> Result<SpecialistState, SpecialistError> {
+        let specialist = specialist.to_owned();
+        self.specialist(move |s| s.state(&specialist)).await
+    }
+
+    /// `context(specialist, budget_chars)`: the prompt context.
+    pub async fn specialist_context(
+        &self,
+        specialist: &str,
+        budget_chars: usize,
+    ) -> Result<Context, SpecialistError> {
+        let specialist = specialist.to_owned();
+        self.specialist(move |s| s.context(&specialist, budget_chars))
+            .await
     }
 
     /// Leases (named locks with fencing) shared by every engram on this store.

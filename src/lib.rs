@@ -28,6 +28,7 @@
 //! ```
 
 pub mod bench;
+pub mod confidence;
 pub mod config;
 pub mod embed;
 mod engram;
@@ -39,6 +40,7 @@ pub mod mcp;
 pub mod memory;
 pub mod paths;
 pub mod server;
+pub mod specialists;
 pub mod store;
 pub mod text;
 

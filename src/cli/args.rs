@@ -178,6 +178,12 @@ pub enum Command {
         #[command(subcommand)]
         command: EpisodeCommand,
     },
+    /// Council specialists' memory: sessions, concerns, outcomes, and the context each
+    /// specialist gets in its prompt.
+    Specialists {
+        #[command(subcommand)]
+        command: SpecialistCommand,
+    },
     /// Show what memory holds: entries per collection, language and source; disk use.
     Stats {
         /// Print the result as JSON.
@@ -631,6 +637,90 @@ pub enum EpisodeCommand {
         #[arg(long, short = 'n', default_value_t = 10)]
         limit: usize,
         /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `engram specialists …`
+#[derive(Debug, Subcommand)]
+pub enum SpecialistCommand {
+    /// Create specialists (idempotent: an existing one keeps its history).
+    Init {
+        /// NAME or NAME=TOPIC,TOPIC,… (e.g. crawdad=security,authentication,IoT).
+        #[arg(required = true, value_name = "NAME[=TOPICS]")]
+        specialists: Vec<String>,
+    },
+    /// List the specialists and their session counts.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a specialist's session of a deliberation.
+    Record {
+        /// The specialist.
+        specialist: String,
+        /// The question put to the council.
+        #[arg(long)]
+        question: String,
+        /// The specialist's answer (its first 16,384 characters are kept).
+        #[arg(long, default_value = "")]
+        response: String,
+        /// A concern it raised, as KIND=TEXT (e.g. security=tokens never expire) or TEXT
+        /// (type general); repeat for several.
+        #[arg(long = "concern", value_name = "[KIND=]TEXT")]
+        concerns: Vec<String>,
+        /// Its decision or vote.
+        #[arg(long)]
+        decision: Option<String>,
+        /// The deliberation's id (e.g. the council's audit hash); new when absent.
+        #[arg(long)]
+        deliberation: Option<String>,
+        /// The question's topics, comma-separated; extracted from the question when absent.
+        #[arg(long, value_delimiter = ',')]
+        topics: Option<Vec<String>>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record how a deliberation turned out: its concerns were right or did not hold.
+    Outcome {
+        /// The deliberation's id.
+        deliberation: String,
+        /// The concerns were right.
+        #[arg(
+            long,
+            conflicts_with = "dismissed",
+            required_unless_present = "dismissed"
+        )]
+        validated: bool,
+        /// The concerns did not hold.
+        #[arg(long)]
+        dismissed: bool,
+        /// Only this specialist's concerns; repeat for several (default: all).
+        #[arg(long = "specialist", value_name = "NAME")]
+        specialists: Vec<String>,
+        /// The council's result, e.g. "REVIEW REQUIRED".
+        #[arg(long)]
+        outcome: Option<String>,
+    },
+    /// Show everything a specialist remembers.
+    Show {
+        /// The specialist.
+        specialist: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a specialist's memory as context for its prompt.
+    Context {
+        /// The specialist.
+        specialist: String,
+        /// The longest text, in characters (1 to 100,000).
+        #[arg(long, default_value_t = 2000)]
+        budget: usize,
+        /// Print the text and the items in it as JSON.
         #[arg(long)]
         json: bool,
     },

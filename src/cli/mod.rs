@@ -15,6 +15,7 @@ mod remember;
 mod seed;
 mod serve;
 mod session;
+mod specialists;
 mod stats;
 
 use std::process::ExitCode;
@@ -155,6 +156,17 @@ impl From<engram::episodes::EpisodeError> for Failure {
     }
 }
 
+impl From<engram::specialists::SpecialistError> for Failure {
+    fn from(error: engram::specialists::SpecialistError) -> Self {
+        use engram::specialists::SpecialistError;
+        match error {
+            SpecialistError::Embed(error) => error.into(),
+            SpecialistError::Store(error) => error.into(),
+            other => Self::classified(other.is_caller_fault(), other),
+        }
+    }
+}
+
 impl From<engram::extract::ExtractError> for Failure {
     fn from(error: engram::extract::ExtractError) -> Self {
         Self::classified(error.is_caller_fault(), error)
@@ -229,6 +241,7 @@ pub fn run() -> ExitCode {
         Command::Extract(args) => extract::run(args, &mut out),
         Command::Learn(args) => learn::run(&cli, args, &mut out),
         Command::Episodes { command } => episodes::run(&cli, command, &mut out),
+        Command::Specialists { command } => specialists::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),

@@ -22,6 +22,10 @@ use engram::memory::{
     CodePattern, ErrorInput, ErrorResolution, MemoryStats, Metrics, PatternInput, RecallOptions,
     Recalled, Solution, SolutionInput, Stored,
 };
+use engram::specialists::{
+    Context, Initialised, OutcomeReport, RecordedSession, SessionInput, SpecialistSpec,
+    SpecialistState, Verdict,
+};
 use engram::store::{DirLock, EdgeOptions, EdgeStore, Payload, PointId, Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -490,6 +494,113 @@ impl Session {
             Self::Server(server) => server.get(&format!("/v1/episodes/failures?limit={limit}")),
         }
     }
+    /// Creates specialists.
+    pub fn init_specialists(
+        &self,
+        specs: Vec<SpecialistSpec>,
+    ) -> Result<Vec<Initialised>, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.specialists()?.init_specialists(&specs)?),
+            Self::Server(server) => server.post("/v1/specialists", json!({"specialists": specs})),
+        }
+    }
+
+    /// Specialists and their session counts, by name.
+    pub fn list_specialists(&self) -> Result<Vec<(String, u64)>, Failure> {
+        match self {
+            Self::Local(engram) => {
+                let specialists = engram.specialists()?;
+                let mut listed = Vec::new();
+                for id in specialists.list()? {
+                    let n = specialists.session_count(&id)?;
+                    listed.push((id, n));
+                }
+                Ok(listed)
+            }
+            Self::Server(server) => {
+                #[derive(serde::Deserialize)]
+                struct Listed {
+                    id: String,
+                    session_count: u64,
+                }
+                let listed: Vec<Listed> = server.get("/v1/specialists")?;
+                Ok(listed
+                    .into_iter()
+                    .map(|l| (l.id, l.session_count))
+                    .collect())
+            }
+        }
+    }
+
+    /// Records a specialist's session.
+    pub fn record_session(
+        &self,
+        specialist: &str,
+        input: SessionInput,
+    ) -> Result<RecordedSession, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.specialists()?.record_session(specialist, input)?),
+            Self::Server(server) => server.post(
+                &format!("/v1/specialists/{}/sessions", path_segment(specialist)),
+                json!({
+                    "question": input.question,
+                    "response": input.response,
+                    "concerns": input.concerns,
+                    "decision": input.decision,
+                    "deliberation": input.deliberation,
+                    "topics": input.topics,
+                }),
+            ),
+        }
+    }
+
+    /// Records a deliberation's outcome.
+    pub fn record_outcome(
+        &self,
+        deliberation: &str,
+        verdict: Verdict,
+        specialists: Option<&[String]>,
+        outcome: Option<&str>,
+    ) -> Result<OutcomeReport, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.specialists()?.record_outcome(
+                deliberation,
+                verdict,
+                specialists,
+                outcome,
+            )?),
+            Self::Server(server) => server.post(
+                &format!("/v1/deliberations/{}/outcome", path_segment(deliberation)),
+                json!({"verdict": verdict, "specialists": specialists, "outcome": outcome}),
+            ),
+        }
+    }
+
+    /// A specialist's state.
+    pub fn specialist_state(&self, specialist: &str) -> Result<SpecialistState, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.specialists()?.state(specialist)?),
+            Self::Server(server) => {
+                server.get(&format!("/v1/specialists/{}", path_segment(specialist)))
+            }
+        }
+    }
+
+    /// A specialist's prompt context.
+    pub fn specialist_context(&self, specialist: &str, budget: usize) -> Result<Context, Failure> {
+        match self {
+            Self::Local(engram) => Ok(engram.specialists()?.context(specialist, budget)?),
+            Self::Server(server) => server.get(&format!(
+                "/v1/specialists/{}/context?budget_chars={budget}",
+                path_segment(specialist)
+            )),
+        }
+    }
+}
+
+/// `text` as one path segment, percent-encoded.
+fn path_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::extract::learn::LearnError;
 use crate::extract::{ExtractError, UnsupportedLanguage};
 use crate::knowledge::KnowledgeError;
 use crate::memory::MemoryError;
+use crate::specialists::SpecialistError;
 use crate::store::StoreError;
 
 /// An error response.
@@ -51,8 +52,9 @@ pub struct ApiErrorBody {
 pub struct ApiErrorDetail {
     /// A stable, machine-readable code: invalid_json, invalid_body, invalid_id,
     /// invalid_idempotency_key (400); unauthorized (401); not_found, unknown_route (404);
-    /// method_not_allowed (405); episode_ended, no_seeds, conflict, fenced, lease_held,
-    /// lease_lost, idempotency_in_progress, idempotency_key_reused (409); body_too_large
+    /// forbidden (403); method_not_allowed (405); episode_ended, no_seeds, conflict, fenced,
+    /// lease_held, lease_lost, idempotency_in_progress, idempotency_key_reused,
+    /// session_conflict, verdict_conflict (409); body_too_large
     /// (413); unsupported_media_type (415); invalid_request, unsupported_language,
     /// invalid_seeds (422); internal (500); overloaded, timeout, store_unavailable (503).
     code: String,
@@ -128,7 +130,17 @@ impl ApiError {
         )
     }
 
-    /// engram's own failure.
+    /// The caller's key may not act for this agent (403).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            message,
+            "this key is bound to another agent; use that agent's key or an admin key",
+        )
+    }
+
+    /// engram's own failure (500).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -278,6 +290,34 @@ impl From<EpisodeError> for ApiError {
             EpisodeError::Store(error) => error.into(),
             other => {
                 tracing::error!("episodes: {other}");
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<SpecialistError> for ApiError {
+    fn from(error: SpecialistError) -> Self {
+        match error {
+            SpecialistError::UnknownSpecialist(_) | SpecialistError::UnknownDeliberation(_) => {
+                Self::not_found(error.to_string())
+            }
+            SpecialistError::SessionConflict { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "session_conflict",
+                error.to_string(),
+                "use a new deliberation id for a new question",
+            ),
+            SpecialistError::VerdictConflict { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "verdict_conflict",
+                error.to_string(),
+                "a deliberation's verdict is final; read the specialist's state to see it",
+            ),
+            SpecialistError::InvalidInput(message) => Self::invalid(message),
+            SpecialistError::Store(error) => error.into(),
+            other => {
+                tracing::error!("specialists: {other}");
                 Self::internal(other.to_string())
             }
         }

@@ -177,7 +177,7 @@ async fn wrong_method() -> ApiError {
 /// The application's routes with their OpenAPI document: every route is registered through
 /// its `#[utoipa::path]` annotation, so the document and the router cannot disagree.
 fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use routes::{episodes, extract, knowledge, leases, memory};
+    use routes::{episodes, extract, knowledge, leases, memory, specialists};
     use utoipa::OpenApi as _;
     use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -207,6 +207,11 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(leases::release))
         .routes(routes!(leases::state))
         .routes(routes!(leases::write_value, leases::read_value))
+        .routes(routes!(specialists::init, specialists::list))
+        .routes(routes!(specialists::get))
+        .routes(routes!(specialists::record))
+        .routes(routes!(specialists::context))
+        .routes(routes!(specialists::outcome))
         .routes(routes!(memory::stats))
 }
 

@@ -31,6 +31,7 @@ use super::error::ApiErrorBody;
         (name = "extraction", description = "The pattern extractor and learning from consensus winners"),
         (name = "knowledge", description = "The curated knowledge base"),
         (name = "episodes", description = "Episodes of task execution"),
+        (name = "specialists", description = "Specialist memory: sessions, concerns, outcomes and prompt context per council specialist"),
         (name = "leases", description = "Leases with fencing, shared by every engram on one store"),
         (name = "service", description = "Health, metrics and this document"),
     )

@@ -431,6 +431,77 @@ pub fn wait_ms() -> RefOr<Schema> {
     )
 }
 
+/// A specialist's topics: labels, at most [`crate::specialists::MAX_TOPICS`].
+pub fn topics() -> RefOr<Schema> {
+    let max = crate::specialists::MAX_TOPICS;
+    schema(json!({
+        "type": "array",
+        "items": label_value(),
+        "maxItems": max,
+        "default": [],
+        "description": format!("Labels (lower-cased when stored), at most {max}."),
+    }))
+}
+
+/// A session's topics, or null to extract them from the question.
+pub fn optional_topics() -> RefOr<Schema> {
+    let max = crate::specialists::MAX_TOPICS;
+    schema(json!({
+        "type": ["array", "null"],
+        "items": label_value(),
+        "maxItems": max,
+        "description": format!("Labels (lower-cased when stored), at most {max}; null: extracted from the question (YAKE)."),
+    }))
+}
+
+/// A concern's type (default `general`).
+pub fn concern_kind() -> RefOr<Schema> {
+    let mut value = label_value();
+    value["default"] = json!("general");
+    value["description"] = json!("The concern's type (a label), e.g. security, performance.");
+    schema(value)
+}
+
+/// An optional text: a string of at most [`MAX_TEXT_CHARS`] characters, or null.
+pub fn optional_text() -> RefOr<Schema> {
+    schema(json!({
+        "type": ["string", "null"],
+        "maxLength": MAX_TEXT_CHARS,
+        "description": format!("Free text, at most {MAX_TEXT_CHARS} characters, or null (blank counts as none)."),
+    }))
+}
+
+/// A specialist's answer: any length; only the first
+/// [`crate::specialists::MAX_RESPONSE_CHARS`] characters are kept.
+pub fn response() -> RefOr<Schema> {
+    let max = crate::specialists::MAX_RESPONSE_CHARS;
+    schema(json!({
+        "type": "string",
+        "default": "",
+        "description": format!("The specialist's answer. Kept up to its first {max} characters; a longer one is truncated (the answer says so) within the server's body limit."),
+    }))
+}
+
+/// Specialist names, or null for all.
+pub fn optional_specialists() -> RefOr<Schema> {
+    schema(json!({
+        "type": ["array", "null"],
+        "items": label_value(),
+        "minItems": 1,
+        "maxItems": crate::specialists::MAX_INIT,
+        "description": "Specialist names; null: every specialist of the deliberation.",
+    }))
+}
+
+/// The council's result of a deliberation, or null.
+pub fn optional_outcome() -> RefOr<Schema> {
+    schema(json!({
+        "type": ["string", "null"],
+        "maxLength": MAX_LABEL_CHARS * 4,
+        "description": format!("Free text of at most {} characters, or null.", MAX_LABEL_CHARS * 4),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

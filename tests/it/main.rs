@@ -13,4 +13,5 @@ mod parity;
 mod provision;
 mod scale_out;
 mod server;
+mod specialists;
 mod store;

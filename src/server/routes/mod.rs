@@ -13,6 +13,11 @@ pub mod knowledge;
 )]
 pub mod leases;
 pub mod memory;
+#[expect(
+    unused_qualifications,
+    reason = "utoipa's path macro qualifies the parameter types it is given"
+)]
+pub mod specialists;
 
 use super::error::ApiError;
 use crate::memory::Language;

@@ -180,6 +180,27 @@ impl TestServer {
         Self::answer(request.send(body))
     }
 
+    /// A GET, or a POST with a JSON body, sent with `key` (and not the server's own).
+    pub fn send_as(&self, method: &str, path: &str, body: Option<Value>, key: &str) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let authorization = format!("Bearer {key}");
+        match (method, body) {
+            ("GET", _) => Self::answer(
+                self.agent
+                    .get(url)
+                    .header("Authorization", authorization)
+                    .call(),
+            ),
+            (_, body) => Self::answer(
+                self.agent
+                    .post(url)
+                    .content_type("application/json")
+                    .header("Authorization", authorization)
+                    .send(body.unwrap_or(Value::Null).to_string().as_bytes()),
+            ),
+        }
+    }
+
     /// `POST path` with a JSON body of `size` bytes, written while the answer is read: a
     /// server refuses an oversized body before reading it all, and closes the connection.
     pub fn post_oversized(&self, path: &str, size: usize) -> Answer {

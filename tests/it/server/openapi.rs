@@ -74,6 +74,17 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
     let s = TestServer::start();
     // The lease the lease examples act on: (token, epoch) while held.
     let mut held: Option<(Value, Value)> = None;
+    // The specialist and the deliberation that the specialist examples act on.
+    let made = s.post(
+        "/v1/specialists",
+        &json!({"specialists": [{"id": "examples"}]}),
+    );
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    let session = s.post(
+        "/v1/specialists/examples/sessions",
+        &json!({"question": "a question for the examples", "deliberation": "examples"}),
+    );
+    assert_eq!(session.status, 200, "{:?}", session.body);
     for (method, template) in routes() {
         let (method, template) = (method.as_str(), template.as_str());
         let operation = &doc["paths"][template][method.to_lowercase()];
@@ -85,7 +96,9 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
             let id = started.body["id"].as_str().expect("id").to_owned();
             template.replace("{id}", &id)
         } else {
-            template.replace("{name}", "examples")
+            template
+                .replace("{name}", "examples")
+                .replace("{deliberation}", "examples")
         };
         let mut example =
             operation["requestBody"]["content"]["application/json"]["example"].clone();
