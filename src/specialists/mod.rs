@@ -9,6 +9,8 @@
 //! - `specialist_sessions`: one point per (specialist, deliberation), the question
 //!   embedded; created if absent, so a retried session is the same session. The session
 //!   count is the exact count of these points, so 32 sessions recorded at once count 32.
+//!   A session is written before its concerns and names them (the intent): a retry writes
+//!   those a crash left out, and no concern exists without its session.
 //! - `specialist_concerns`: one point per concern, embedded. An outcome sets its verdict
 //!   on condition that it has none (a verdict is a fact recorded once); patterns are
 //!   exact facet counts of these points per (topic, concern type) and verdict.
@@ -238,8 +240,8 @@ impl Specialists {
     /// Records one specialist's session of a deliberation: the question (embedded) and its
     /// topics, the response, the decision and the concerns (embedded, each checked for a
     /// repeat of an earlier concern on a similar question). Durable when it returns. The
-    /// same specialist and deliberation again with the same question is a retry: it stores
-    /// nothing and answers what the first call stored.
+    /// same specialist and deliberation again with the same question is a retry: it writes
+    /// only the concerns a crash left unwritten and answers what is stored.
     pub fn record_session(&self, specialist: &str, input: SessionInput) -> Result<RecordedSession> {
         let specialist = name(specialist)?;
         let question = crate::text::canonical(&input.question).into_owned();
@@ -296,13 +298,7 @@ impl Specialists {
         if let Some(existing) = self.sessions.get(&[session_id], false)?.into_iter().next() {
             let existing: SessionRecord =
                 parse(SESSIONS_COLLECTION, existing.id, existing.payload)?;
-            if existing.question != question {
-                return Err(SpecialistError::SessionConflict {
-                    specialist,
-                    deliberation,
-                });
-            }
-            return self.replay(session_id, existing);
+            return self.retry(session_id, existing, &question, concerns);
         }
 
         let mut texts: Vec<&str> = vec![&question];
@@ -312,41 +308,25 @@ impl Specialists {
         let similar = self.similar_questions(&specialist, &deliberation, &question_vector)?;
         let topic = topics.first().cloned().unwrap_or_else(general);
         let at = clock().now();
-
         let mut recorded = Vec::with_capacity(concerns.len());
         let mut points = Vec::with_capacity(concerns.len());
         for (index, ((text, kind), vector)) in concerns.into_iter().zip(vectors).enumerate() {
-            let repeat = self.repeat_of(&specialist, &similar, &vector)?;
-            let id = concern_id(&specialist, &deliberation, &question_hash, index);
-            let record = ConcernRecord {
-                specialist: specialist.clone(),
-                deliberation: deliberation.clone(),
-                text: text.clone(),
-                kind: kind.clone(),
-                topic: topic.clone(),
-                pattern: format!("{topic}{PATTERN_SEPARATOR}{kind}"),
-                repeat_root: repeat.as_ref().map(|(_, root)| *root),
-                repeat_of: repeat.as_ref().map(|(r, _)| r.clone()),
-                verdict: None,
-                outcome: None,
+            let (point, concern) = self.concern_point(
+                &specialist,
+                &deliberation,
+                &question_hash,
+                &topic,
                 at,
-            };
-            points.push(Point {
-                id,
-                vector,
-                text: text.clone(),
-                payload: to_payload(&record)?,
-            });
-            recorded.push(RecordedConcern {
-                id,
-                text,
-                kind,
-                repeat_of: repeat.map(|(r, _)| r),
-            });
+                index,
+                (text, kind, vector),
+                &similar,
+            )?;
+            points.push(point);
+            recorded.push(concern);
         }
-        if !points.is_empty() {
-            self.concerns.upsert(points)?;
-        }
+        // The session first, as the intent: it names its concerns, and a retry of the same
+        // session writes those of them a crash left unwritten. Concerns never exist
+        // without their session, so nothing half-written is counted.
         let session = SessionRecord {
             specialist: specialist.clone(),
             deliberation: deliberation.clone(),
@@ -363,13 +343,12 @@ impl Specialists {
         match self.sessions.create(Point {
             id: session_id,
             vector: question_vector,
-            text: question,
+            text: question.clone(),
             payload: to_payload(&session)?,
         }) {
             Ok(_) => {}
             Err(StoreError::Conflict { .. }) => {
                 // Another caller recorded this session meanwhile: theirs stands.
-                let ours: Vec<PointId> = recorded.iter().map(|c| c.id).collect();
                 let existing = self
                     .sessions
                     .get(&[session_id], false)?
@@ -378,16 +357,13 @@ impl Specialists {
                     .ok_or_else(|| corrupt(SESSIONS_COLLECTION, session_id, "vanished"))?;
                 let existing: SessionRecord =
                     parse(SESSIONS_COLLECTION, existing.id, existing.payload)?;
-                if existing.question_hash != session.question_hash {
-                    self.concerns.delete(&ours)?;
-                    return Err(SpecialistError::SessionConflict {
-                        specialist,
-                        deliberation,
-                    });
-                }
-                return self.replay(session_id, existing);
+                let concerns = recorded.into_iter().map(|c| (c.text, c.kind)).collect();
+                return self.retry(session_id, existing, &question, concerns);
             }
             Err(error) => return Err(error.into()),
+        }
+        if !points.is_empty() {
+            self.concerns.upsert(points)?;
         }
         Ok(RecordedSession {
             session_count: self.session_count(&specialist)?,
@@ -401,6 +377,116 @@ impl Specialists {
             concerns: recorded,
             replayed: false,
         })
+    }
+
+    /// A session recorded before: another question is a conflict; the same question is a
+    /// retry, which writes the session's concerns that are missing (its first call died
+    /// between the session and its concerns, or is still writing them) and answers what is
+    /// stored.
+    fn retry(
+        &self,
+        id: PointId,
+        session: SessionRecord,
+        question: &str,
+        concerns: Vec<(String, String)>,
+    ) -> Result<RecordedSession> {
+        if session.question != question {
+            return Err(SpecialistError::SessionConflict {
+                specialist: session.specialist,
+                deliberation: session.deliberation,
+            });
+        }
+        let present: HashSet<PointId> = self
+            .concerns
+            .get(&session.concern_ids, false)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let missing: Vec<(usize, (String, String))> = concerns
+            .into_iter()
+            .enumerate()
+            .filter(|(index, _)| {
+                session
+                    .concern_ids
+                    .get(*index)
+                    .is_some_and(|id| !present.contains(id))
+            })
+            .collect();
+        if !missing.is_empty() {
+            let texts: Vec<&str> = missing.iter().map(|(_, (text, _))| text.as_str()).collect();
+            let vectors = self.embedder.embed_batch(&texts)?;
+            let question_vector = self.embedder.embed(question)?;
+            let similar = self.similar_questions(
+                &session.specialist,
+                &session.deliberation,
+                &question_vector,
+            )?;
+            let topic = session.topics.first().cloned().unwrap_or_else(general);
+            let mut points = Vec::with_capacity(missing.len());
+            for ((index, (text, kind)), vector) in missing.into_iter().zip(vectors) {
+                let (point, _) = self.concern_point(
+                    &session.specialist,
+                    &session.deliberation,
+                    &session.question_hash,
+                    &topic,
+                    session.at,
+                    index,
+                    (text, kind, vector),
+                    &similar,
+                )?;
+                points.push(point);
+            }
+            self.concerns.upsert(points)?;
+        }
+        self.replay(id, session)
+    }
+
+    /// A concern's point and its answer, with the earlier concern it repeats (if any).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one session that a concern's record is made of"
+    )]
+    fn concern_point(
+        &self,
+        specialist: &str,
+        deliberation: &str,
+        question_hash: &str,
+        topic: &str,
+        at: Hlc,
+        index: usize,
+        (text, kind, vector): (String, String, Vec<f32>),
+        similar: &BTreeMap<String, f32>,
+    ) -> Result<(Point, RecordedConcern)> {
+        let repeat = self.repeat_of(specialist, similar, &vector)?;
+        let id = concern_id(specialist, deliberation, question_hash, index);
+        let record = ConcernRecord {
+            specialist: specialist.to_owned(),
+            deliberation: deliberation.to_owned(),
+            text: text.clone(),
+            kind: kind.clone(),
+            topic: topic.to_owned(),
+            pattern: format!("{topic}{PATTERN_SEPARATOR}{kind}"),
+            repeat_root: repeat.as_ref().map(|(_, root)| *root),
+            repeat_of: repeat.as_ref().map(|(r, _)| r.clone()),
+            verdict: None,
+            outcome: None,
+            at,
+        };
+        let point = Point {
+            id,
+            vector,
+            text: text.clone(),
+            payload: to_payload(&record)?,
+        };
+        Ok((
+            point,
+            RecordedConcern {
+                id,
+                text,
+                kind,
+                repeat_of: repeat.map(|(r, _)| r),
+            },
+        ))
     }
 
     /// What an already recorded session stored.

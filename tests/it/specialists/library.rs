@@ -444,3 +444,45 @@ fn bad_input_is_refused_and_a_long_response_is_truncated() {
     );
     assert_eq!(s.state("gecko").expect("state").session_count, 1);
 }
+
+#[test]
+fn a_retry_writes_the_concerns_a_crash_left_unwritten() {
+    let f = Fixture::new();
+    let s = &f.specialists;
+    s.init_specialists(&council()).expect("init");
+    let concerns = [
+        ("security", "the token never expires"),
+        ("risk", "the audit log is lost"),
+    ];
+    let question = "Can the device keep its token after a factory reset?";
+    let first = s
+        .record_session("crawdad", session("c-1", question, &concerns))
+        .expect("record");
+    // What a process killed between the session and its concerns leaves behind.
+    let collection = f
+        .store
+        .open_existing(engram::specialists::CONCERNS_COLLECTION)
+        .expect("open")
+        .expect("the concerns collection");
+    let ids: Vec<_> = first.concerns.iter().map(|c| c.id).collect();
+    collection.delete(&ids).expect("delete");
+    assert_eq!(s.state("crawdad").expect("state").concerns_raised, 0);
+
+    let retry = s
+        .record_session("crawdad", session("c-1", question, &concerns))
+        .expect("retry");
+    assert!(retry.replayed);
+    let back: Vec<_> = retry
+        .concerns
+        .iter()
+        .map(|c| (c.id, c.text.as_str()))
+        .collect();
+    let sent: Vec<_> = first
+        .concerns
+        .iter()
+        .map(|c| (c.id, c.text.as_str()))
+        .collect();
+    assert_eq!(back, sent, "the same concerns, under the same ids");
+    let state = s.state("crawdad").expect("state");
+    assert_eq!((state.session_count, state.concerns_raised), (1, 2));
+}

@@ -17,7 +17,7 @@ use crate::common::shared_embedder;
 /// Specialist memory over a fresh embedded store in a temp dir.
 pub struct Fixture {
     pub specialists: Specialists,
-    _store: Store,
+    pub store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -29,7 +29,7 @@ impl Fixture {
             Specialists::new(&store, Arc::clone(shared_embedder()) as _).expect("specialists");
         Self {
             specialists,
-            _store: store,
+            store,
             _dir: dir,
         }
     }
