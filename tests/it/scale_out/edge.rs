@@ -83,7 +83,11 @@ fn threads_storing_one_entry_count_exactly() {
 
 fn remember(home: &std::path::Path, n: usize) -> Command {
     let mut command = engram_at(home);
+    // Twelve writers take turns at the directory; each start loads the model and opens the
+    // store (about 0.8 s on a 2-core AVX2 machine, more under a loaded test run), so the
+    // last one may wait longer than the default 10 s.
     command
+        .env("ENGRAM_LOCK_TIMEOUT", "60")
         .args([
             "remember",
             "error",
