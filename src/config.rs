@@ -27,6 +27,8 @@
 //! api_keys = ["…"]                  # admin keys; some key is required unless on loopback
 //! agent_keys = { "coder-1" = "…" }  # keys bound to an agent: MCP calls made with one act
 //!                                   # as that agent (ENGRAM_AGENT_KEYS="coder-1=…,…")
+//! agent_workspaces = { "coder-1" = "acme" }  # an agent's key works only in this workspace
+//!                                   # of agent memory (ENGRAM_AGENT_WORKSPACES="coder-1=acme")
 //! body_limit_bytes = 2097152        # largest request body (default 2 MiB)
 //! request_timeout_secs = 30         # per request (default 30)
 //! max_in_flight = 64                # requests worked on at once; more get 503 (default 64)
@@ -116,6 +118,7 @@ struct FileServer {
     listen: Option<String>,
     api_keys: Option<Vec<String>>,
     agent_keys: Option<BTreeMap<String, String>>,
+    agent_workspaces: Option<BTreeMap<String, String>>,
     body_limit_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     max_in_flight: Option<usize>,
@@ -132,6 +135,9 @@ pub struct ServerConfig {
     pub api_keys: Vec<String>,
     /// Bearer keys bound to an agent, by agent name: a caller with one is that agent.
     pub agent_keys: BTreeMap<String, String>,
+    /// The workspace an agent's key is bound to, by agent name: that key may use agent
+    /// memory only in this workspace. Agents not listed may use any.
+    pub agent_workspaces: BTreeMap<String, String>,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
     /// Longest a request may take.
@@ -155,6 +161,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             api_keys: Vec::new(),
             agent_keys: BTreeMap::new(),
+            agent_workspaces: BTreeMap::new(),
             body_limit_bytes: 2 << 20,
             request_timeout: Duration::from_secs(30),
             max_in_flight: 64,
@@ -187,6 +194,8 @@ pub struct Overrides {
     pub api_keys: Option<Vec<String>>,
     /// `engram serve`'s agent-bound keys, as `agent=key` entries.
     pub agent_keys: Option<Vec<String>>,
+    /// `engram serve`'s agent workspaces, as `agent=workspace` entries.
+    pub agent_workspaces: Option<Vec<String>>,
     /// Seconds to wait for a data directory another process holds.
     pub lock_timeout_secs: Option<f64>,
     /// Replication factor of new collections on a Qdrant cluster.
@@ -216,6 +225,7 @@ impl Overrides {
             listen: text("ENGRAM_LISTEN"),
             api_keys: text("ENGRAM_API_KEYS").map(|keys| split_keys(&keys)),
             agent_keys: text("ENGRAM_AGENT_KEYS").map(|keys| split_keys(&keys)),
+            agent_workspaces: text("ENGRAM_AGENT_WORKSPACES").map(|w| split_keys(&w)),
             lock_timeout_secs: text("ENGRAM_LOCK_TIMEOUT").and_then(|t| t.trim().parse().ok()),
             replication_factor: text("ENGRAM_QDRANT_REPLICATION_FACTOR")
                 .and_then(|t| t.trim().parse().ok()),
@@ -255,6 +265,28 @@ pub struct Config {
 
 /// Default of [`Config::lock_timeout`].
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `agent=workspace` entries (ENGRAM_AGENT_WORKSPACES) by agent.
+fn parse_agent_workspaces(entries: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut bound = BTreeMap::new();
+    for entry in entries {
+        let Some((agent, workspace)) = entry.split_once('=') else {
+            return Err(format!(
+                "agent workspace entry {entry:?} is not agent=workspace"
+            ));
+        };
+        let agent = crate::text::label(agent).to_owned();
+        if bound
+            .insert(agent.clone(), workspace.trim().to_owned())
+            .is_some()
+        {
+            return Err(format!(
+                "agent {agent:?} is bound to more than one workspace"
+            ));
+        }
+    }
+    Ok(bound)
+}
 
 /// `agent=key` entries (ENGRAM_AGENT_KEYS) by agent; the agent name ends at the first `=`.
 fn parse_agent_keys(entries: &[String]) -> Result<BTreeMap<String, String>, String> {
@@ -364,6 +396,7 @@ impl Config {
             overrides.listen,
             overrides.api_keys,
             overrides.agent_keys,
+            overrides.agent_workspaces,
         )
         .map_err(invalid)?;
         Ok(Self {
@@ -381,6 +414,7 @@ fn server_config(
     listen: Option<String>,
     api_keys: Option<Vec<String>>,
     agent_keys: Option<Vec<String>>,
+    agent_workspaces: Option<Vec<String>>,
 ) -> Result<ServerConfig, String> {
     let defaults = ServerConfig::default();
     let listen = match listen.or(file.listen) {
@@ -417,10 +451,27 @@ fn server_config(
             ));
         }
     }
+    let agent_workspaces = match agent_workspaces {
+        Some(entries) => parse_agent_workspaces(&entries)?,
+        None => file.agent_workspaces.unwrap_or_default(),
+    };
+    let mut checked_workspaces = BTreeMap::new();
+    for (agent, workspace) in agent_workspaces {
+        let agent = crate::text::label(&agent).to_owned();
+        let workspace = crate::text::label(&workspace).to_owned();
+        crate::text::check_label("an agent workspace's workspace", &workspace)?;
+        if !agent_keys.contains_key(&agent) {
+            return Err(format!(
+                "agent_workspaces binds agent {agent:?}, which has no agent key"
+            ));
+        }
+        checked_workspaces.insert(agent, workspace);
+    }
     Ok(ServerConfig {
         listen,
         api_keys,
         agent_keys,
+        agent_workspaces: checked_workspaces,
         body_limit_bytes: positive(
             "body_limit_bytes",
             file.body_limit_bytes,
@@ -607,6 +658,39 @@ mod tests {
             assert!(error.to_string().contains(expected), "{entries}: {error}");
         }
         assert!(!ServerConfig::default().requires_keys());
+    }
+
+    #[test]
+    fn agent_workspaces_bind_keyed_agents_and_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "[server]\nagent_keys = { \"coder-1\" = \"coder-key-0123456789\" }\n\
+             agent_workspaces = { \"coder-1\" = \"acme\" }\n",
+        );
+        let resolve = |workspaces: Option<&str>| {
+            Config::resolve(Overrides {
+                config_file: Some(path.clone()),
+                agent_workspaces: workspaces.map(split_keys),
+                ..Overrides::default()
+            })
+        };
+        let config = resolve(None).expect("config");
+        assert_eq!(
+            config.server.agent_workspaces,
+            BTreeMap::from([("coder-1".to_owned(), "acme".to_owned())])
+        );
+        let config = resolve(Some(" coder-1 = globex ")).expect("config");
+        assert_eq!(config.server.agent_workspaces["coder-1"], "globex");
+        for (entries, expected) in [
+            ("coder-1", "not agent=workspace"),
+            ("stranger=acme", "has no agent key"),
+            ("coder-1=", "workspace"),
+            ("coder-1=a,coder-1=b", "more than one workspace"),
+        ] {
+            let error = resolve(Some(entries)).expect_err(expected);
+            assert!(error.to_string().contains(expected), "{entries}: {error}");
+        }
     }
 
     #[test]

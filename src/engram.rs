@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::agents::{AgentError, Agents};
 use crate::config::{Config, ConfigError, StoreConfig};
 use crate::embed::{EmbedError, Embedder, EmbedderOptions, SentenceEmbedder};
 use crate::episodes::{Episode, EpisodeError, EpisodeLog, Episodes, FailureReport};
@@ -54,6 +55,8 @@ pub struct Engram {
     /// Opened on first use, so that commands that never touch specialists never open
     /// their collections.
     specialists: Arc<std::sync::OnceLock<Specialists>>,
+    /// Opened on first use, like specialists.
+    agents: Arc<std::sync::OnceLock<Agents>>,
 }
 
 impl std::fmt::Debug for Engram {
@@ -86,6 +89,7 @@ impl Engram {
             leases: Arc::new(leases),
             embedder,
             specialists: Arc::new(std::sync::OnceLock::new()),
+            agents: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -100,6 +104,19 @@ impl Engram {
         self.specialists
             .get()
             .ok_or_else(|| SpecialistError::Task("specialist memory did not open".into()))
+    }
+
+    /// The blocking API of agent memory (its collections open, and interrupted promotions
+    /// finish, on the first call).
+    pub fn agents(&self) -> Result<&Agents, AgentError> {
+        if let Some(agents) = self.agents.get() {
+            return Ok(agents);
+        }
+        let opened = Agents::new(self.memory.store(), Arc::clone(&self.embedder))?;
+        let _ = self.agents.set(opened);
+        self.agents
+            .get()
+            .ok_or_else(|| AgentError::Task("agent memory did not open".into()))
     }
 
     async fn specialist<T, F>(&self, work: F) -> Result<T, SpecialistError>

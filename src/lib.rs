@@ -27,6 +27,7 @@
 //! # }
 //! ```
 
+pub mod agents;
 pub mod bench;
 pub mod confidence;
 pub mod config;

@@ -130,6 +130,7 @@ impl Cli {
             listen: None,
             api_keys: None,
             agent_keys: None,
+            agent_workspaces: None,
             lock_timeout_secs: self.lock_timeout,
             replication_factor: self.replication_factor,
             write_consistency_factor: self.write_consistency_factor,
@@ -177,6 +178,12 @@ pub enum Command {
     Episodes {
         #[command(subcommand)]
         command: EpisodeCommand,
+    },
+    /// Agents' memory: private learnings, the workspace's shared pool, promotion,
+    /// cross-pollination and expertise (JSON out).
+    Agents {
+        #[command(subcommand)]
+        command: AgentCommand,
     },
     /// Council specialists' memory: sessions, concerns, outcomes, and the context each
     /// specialist gets in its prompt.
@@ -230,6 +237,16 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub agent_keys: Vec<String>,
+    /// Binds an agent's key to one workspace of agent memory (`AGENT=WORKSPACE`; repeat
+    /// or separate with commas): requests with that key naming another workspace are
+    /// refused (403).
+    #[arg(
+        long = "agent-workspace",
+        env = "ENGRAM_AGENT_WORKSPACES",
+        value_delimiter = ',',
+        value_name = "AGENT=WORKSPACE"
+    )]
+    pub agent_workspaces: Vec<String>,
 }
 
 /// `engram mcp …`
@@ -639,6 +656,116 @@ pub enum EpisodeCommand {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `engram agents …`: every command prints JSON (the API's shapes).
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Add what an agent learned (private unless --shared).
+    Learn {
+        /// The agent.
+        agent: String,
+        /// What it learned.
+        content: String,
+        /// Where it came from.
+        #[arg(long, default_value = "cli")]
+        source: String,
+        /// How sure it is, 0 to 1.
+        #[arg(long, default_value_t = 0.8)]
+        confidence: f64,
+        /// Its domain (default general).
+        #[arg(long)]
+        domain: Option<String>,
+        /// Its workspace (default `default`).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Share it with the workspace at once.
+        #[arg(long)]
+        shared: bool,
+    },
+    /// An agent's private learnings.
+    Private {
+        /// The agent.
+        agent: String,
+    },
+    /// Recall by meaning over the workspace's pool and the agent's own learnings.
+    Recall {
+        /// The agent.
+        agent: String,
+        /// What to look for.
+        query: String,
+        /// How many (1 to 100).
+        #[arg(short, long, default_value_t = 5)]
+        k: usize,
+        /// The workspace (default `default`).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Promote an agent's learning to its workspace's pool.
+    Promote {
+        /// The agent.
+        agent: String,
+        /// The learning's id.
+        id: String,
+        /// Why (kept in the ledger).
+        #[arg(long, default_value = "Applicable across team")]
+        reason: String,
+    },
+    /// The workspace's shared pool (newest first).
+    Shared {
+        /// The workspace.
+        #[arg(default_value = "default")]
+        workspace: String,
+        /// Only this domain.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Promote the confident private learnings of these agents (near-duplicates merged).
+    Pollinate {
+        /// The agents, in order.
+        #[arg(required = true)]
+        agents: Vec<String>,
+        /// The workspace (default `default`).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Only learnings at least this confident.
+        #[arg(long, default_value_t = 0.75)]
+        threshold: f64,
+        /// At most this many promotions per agent.
+        #[arg(long, default_value_t = 3)]
+        max_per_agent: usize,
+    },
+    /// A learning's promotion: the ledger entry and its exposure count.
+    History {
+        /// The learning's id.
+        id: String,
+        /// Its workspace (the server's route is per workspace).
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// Record how an agent's interaction in a domain went.
+    Interact {
+        /// The agent.
+        agent: String,
+        /// The domain.
+        domain: String,
+        /// It failed (default: it succeeded).
+        #[arg(long)]
+        failed: bool,
+    },
+    /// An agent's expertise in every domain.
+    Expertise {
+        /// The agent.
+        agent: String,
+    },
+    /// The best of these agents for a domain (Wilson lower bound of the success ratio).
+    Best {
+        /// The domain.
+        domain: String,
+        /// The candidates.
+        #[arg(required = true)]
+        agents: Vec<String>,
     },
 }
 

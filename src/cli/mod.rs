@@ -1,6 +1,7 @@
 //! The command line: parse flags into a validated configuration, run one command, map its
 //! outcome to an exit code.
 
+mod agents;
 mod args;
 mod bench;
 mod embed;
@@ -156,6 +157,17 @@ impl From<engram::episodes::EpisodeError> for Failure {
     }
 }
 
+impl From<engram::agents::AgentError> for Failure {
+    fn from(error: engram::agents::AgentError) -> Self {
+        use engram::agents::AgentError;
+        match error {
+            AgentError::Embed(error) => error.into(),
+            AgentError::Store(error) => error.into(),
+            other => Self::classified(other.is_caller_fault(), other),
+        }
+    }
+}
+
 impl From<engram::specialists::SpecialistError> for Failure {
     fn from(error: engram::specialists::SpecialistError) -> Self {
         use engram::specialists::SpecialistError;
@@ -241,6 +253,7 @@ pub fn run() -> ExitCode {
         Command::Extract(args) => extract::run(args, &mut out),
         Command::Learn(args) => learn::run(&cli, args, &mut out),
         Command::Episodes { command } => episodes::run(&cli, command, &mut out),
+        Command::Agents { command } => agents::run(&cli, command, &mut out),
         Command::Specialists { command } => specialists::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),

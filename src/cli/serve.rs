@@ -15,6 +15,8 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> CliResult {
         listen: args.listen.clone(),
         api_keys: (!keys.is_empty()).then_some(keys),
         agent_keys: (!agent_keys.is_empty()).then_some(agent_keys),
+        agent_workspaces: (!args.agent_workspaces.is_empty())
+            .then(|| args.agent_workspaces.clone()),
         ..cli.overrides()
     })?;
     let server_config = config.server.clone();

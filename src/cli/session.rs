@@ -598,8 +598,28 @@ impl Session {
     }
 }
 
+impl Session {
+    /// An agent-memory call: `local` on the data directory, or `method path` with `body` on
+    /// the server that holds it (the same shapes either way).
+    pub fn agents<T: DeserializeOwned>(
+        &self,
+        local: impl FnOnce(&engram::agents::Agents) -> Result<T, engram::agents::AgentError>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, Failure> {
+        match self {
+            Self::Local(engram) => Ok(local(engram.agents()?)?),
+            Self::Server(server) => match body {
+                Some(body) if method == "POST" => server.post(path, body),
+                _ => server.get(path),
+            },
+        }
+    }
+}
+
 /// `text` as one path segment, percent-encoded.
-fn path_segment(text: &str) -> String {
+pub fn path_segment(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 

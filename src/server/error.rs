@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::agents::AgentError;
 use crate::episodes::EpisodeError;
 use crate::extract::learn::LearnError;
 use crate::extract::{ExtractError, UnsupportedLanguage};
@@ -290,6 +291,32 @@ impl From<EpisodeError> for ApiError {
             EpisodeError::Store(error) => error.into(),
             other => {
                 tracing::error!("episodes: {other}");
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(error: AgentError) -> Self {
+        match error {
+            AgentError::UnknownLearning(_) | AgentError::NotPromoted(_) => {
+                Self::not_found(error.to_string())
+            }
+            AgentError::Busy(_) => {
+                let mut busy = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    error.to_string(),
+                    "retry after a second; promotions of one workspace run one at a time",
+                );
+                busy.retry_after = Some(1);
+                busy
+            }
+            AgentError::InvalidInput(message) => Self::invalid(message),
+            AgentError::Store(error) => error.into(),
+            other => {
+                tracing::error!("agents: {other}");
                 Self::internal(other.to_string())
             }
         }

@@ -22,22 +22,37 @@ use super::error::ApiError;
 pub struct Caller {
     /// The agent the key is bound to.
     pub agent: Option<String>,
+    /// The workspace of agent memory the key is bound to (only with an agent).
+    pub workspace: Option<String>,
 }
 
 /// The accepted API keys, kept as digests so that comparing them takes the same time
 /// whatever the key sent; each with the agent it is bound to, if any.
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
-    digests: Vec<([u8; 32], Option<String>)>,
+    digests: Vec<([u8; 32], Caller)>,
 }
 
 impl Keys {
-    /// The digests of admin `keys` and of `agent_keys` (agent → key).
-    pub fn new(keys: &[String], agent_keys: &BTreeMap<String, String>) -> Self {
-        let admin = keys.iter().map(|k| (digest(k.as_bytes()), None));
-        let bound = agent_keys
+    /// The digests of admin `keys` and of `agent_keys` (agent → key), each agent with its
+    /// workspace in `agent_workspaces` (agent → workspace), if any.
+    pub fn new(
+        keys: &[String],
+        agent_keys: &BTreeMap<String, String>,
+        agent_workspaces: &BTreeMap<String, String>,
+    ) -> Self {
+        let admin = keys
             .iter()
-            .map(|(agent, k)| (digest(k.as_bytes()), Some(agent.clone())));
+            .map(|k| (digest(k.as_bytes()), Caller::default()));
+        let bound = agent_keys.iter().map(|(agent, k)| {
+            (
+                digest(k.as_bytes()),
+                Caller {
+                    agent: Some(agent.clone()),
+                    workspace: agent_workspaces.get(agent).cloned(),
+                },
+            )
+        });
         Self {
             digests: admin.chain(bound).collect(),
         }
@@ -52,11 +67,9 @@ impl Keys {
     /// compared, each in constant time.
     pub fn accepts(&self, given: &str) -> Option<Caller> {
         let given = digest(given.as_bytes());
-        self.digests.iter().fold(None, |found, (key, agent)| {
+        self.digests.iter().fold(None, |found, (key, caller)| {
             let matches = constant_time_eq(key, &given);
-            found.or(matches.then(|| Caller {
-                agent: agent.clone(),
-            }))
+            found.or(matches.then(|| caller.clone()))
         })
     }
 }
@@ -161,15 +174,27 @@ mod tests {
                 "k1-0123456789abcdef".to_owned(),
                 "k2-0123456789abcdef".to_owned(),
             ],
-            &BTreeMap::from([("coder-1".to_owned(), "k3-0123456789abcdef".to_owned())]),
+            &BTreeMap::from([
+                ("coder-1".to_owned(), "k3-0123456789abcdef".to_owned()),
+                ("coder-2".to_owned(), "k4-0123456789abcdef".to_owned()),
+            ]),
+            &BTreeMap::from([("coder-2".to_owned(), "acme".to_owned())]),
         );
-        let admin = Some(Caller { agent: None });
+        let admin = Some(Caller::default());
         assert_eq!(keys.accepts("k1-0123456789abcdef"), admin);
         assert_eq!(keys.accepts("k2-0123456789abcdef"), admin);
         assert_eq!(
             keys.accepts("k3-0123456789abcdef"),
             Some(Caller {
-                agent: Some("coder-1".to_owned())
+                agent: Some("coder-1".to_owned()),
+                workspace: None,
+            })
+        );
+        assert_eq!(
+            keys.accepts("k4-0123456789abcdef"),
+            Some(Caller {
+                agent: Some("coder-2".to_owned()),
+                workspace: Some("acme".to_owned()),
             })
         );
         assert_eq!(keys.accepts("k1-0123456789abcde"), None);

@@ -177,7 +177,7 @@ async fn wrong_method() -> ApiError {
 /// The application's routes with their OpenAPI document: every route is registered through
 /// its `#[utoipa::path]` annotation, so the document and the router cannot disagree.
 fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use routes::{episodes, extract, knowledge, leases, memory, specialists};
+    use routes::{agents, episodes, extract, knowledge, leases, memory, specialists};
     use utoipa::OpenApi as _;
     use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -212,6 +212,17 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(specialists::record))
         .routes(routes!(specialists::context))
         .routes(routes!(specialists::outcome))
+        .routes(routes!(agents::add_learning, agents::private_learnings))
+        .routes(routes!(agents::get_learning))
+        .routes(routes!(agents::promote_learning))
+        .routes(routes!(agents::recall_learnings))
+        .routes(routes!(agents::record_interaction))
+        .routes(routes!(agents::expertise_report))
+        .routes(routes!(agents::expertise_score))
+        .routes(routes!(agents::best_agent))
+        .routes(routes!(agents::shared_learnings))
+        .routes(routes!(agents::cross_pollinate))
+        .routes(routes!(agents::promotion_history))
         .routes(routes!(memory::stats))
 }
 
@@ -306,7 +317,11 @@ fn router_until(engram: Engram, config: &ServerConfig, shutdown: CancellationTok
     let guarded = app
         .route_service(MCP_PATH, mcp)
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(Keys::new(&config.api_keys, &config.agent_keys)),
+            Arc::new(Keys::new(
+                &config.api_keys,
+                &config.agent_keys,
+                &config.agent_workspaces,
+            )),
             guard::authorize,
         ));
     Router::new()

@@ -31,6 +31,7 @@ use super::error::ApiErrorBody;
         (name = "extraction", description = "The pattern extractor and learning from consensus winners"),
         (name = "knowledge", description = "The curated knowledge base"),
         (name = "episodes", description = "Episodes of task execution"),
+        (name = "agents", description = "Agent memory: private learnings, the workspace's shared pool, promotion with a ledger, cross-pollination and expertise"),
         (name = "specialists", description = "Specialist memory: sessions, concerns, outcomes and prompt context per council specialist"),
         (name = "leases", description = "Leases with fencing, shared by every engram on one store"),
         (name = "service", description = "Health, metrics and this document"),
@@ -88,6 +89,18 @@ const LINKS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Path parameters are required (OpenAPI 3.1 §4.8.12.1); a parameter whose schema comes
+/// from `schema_with` loses that flag in utoipa's derive.
+fn require_path_parameters(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.parameter_in == ParameterIn::Path
+        {
+            parameter.required = utoipa::openapi::Required::True;
+        }
+    }
+}
+
 fn add_links(operation: &mut Operation) {
     let Some(id) = operation.operation_id.clone() else {
         return;
@@ -136,6 +149,7 @@ impl Modify for Shared {
                     continue;
                 };
                 add_links(operation);
+                require_path_parameters(operation);
                 if public {
                     operation.security = Some(vec![SecurityRequirement::default()]);
                     continue;

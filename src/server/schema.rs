@@ -502,6 +502,33 @@ pub fn optional_outcome() -> RefOr<Schema> {
     }))
 }
 
+/// A learning's sentiment (default `neutral`).
+pub fn sentiment() -> RefOr<Schema> {
+    let mut value = label_value();
+    value["default"] = json!("neutral");
+    value["description"] = json!("positive, negative or neutral (any label).");
+    schema(value)
+}
+
+/// A promotion's reason.
+pub fn reason() -> RefOr<Schema> {
+    let max = crate::agents::MAX_REASON_CHARS;
+    let mut value = required_text(max, "Why it is promoted.");
+    value["default"] = json!("Applicable across team");
+    schema(value)
+}
+
+/// Agent names, 1 to [`crate::agents::MAX_AGENTS`].
+pub fn agents() -> RefOr<Schema> {
+    schema(json!({
+        "type": "array",
+        "items": label_value(),
+        "minItems": 1,
+        "maxItems": crate::agents::MAX_AGENTS,
+        "description": "Agent names, in the order they are taken.",
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

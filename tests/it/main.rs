@@ -2,6 +2,7 @@
 //!
 //! They use the real model, installed on first use like any engram command does.
 
+mod agents;
 mod bench;
 mod cli;
 mod common;

@@ -32,3 +32,4 @@ pub fn language(name: &str) -> Result<Language, ApiError> {
 pub fn optional_language(name: Option<&str>) -> Result<Option<Language>, ApiError> {
     name.map(language).transpose()
 }
+pub mod agents;

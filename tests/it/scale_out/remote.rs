@@ -4,6 +4,8 @@
 
 use std::process::Child;
 
+use serde_json::{Value, json};
+
 use super::{
     Client, a_contended_lease_has_one_holder_at_a_time, events_into_one_episode_are_all_kept,
     stores_of_one_entry_count_exactly,
@@ -75,4 +77,76 @@ fn two_servers_on_one_qdrant_lose_no_store_no_event_and_never_share_a_lease() {
     eprintln!("events: {events}");
     let lease = a_contended_lease_has_one_holder_at_a_time(&servers.clients, 8, 1000);
     eprintln!("lease: {lease}");
+}
+
+#[test]
+#[cfg_attr(
+    not(engram_remote_tests),
+    ignore = "set ENGRAM_TEST_QDRANT_URL (e.g. http://127.0.0.1:6334) when building to run against a Qdrant server"
+)]
+fn two_servers_cross_pollinating_at_once_promote_every_learning_once() {
+    let url = std::env::var("ENGRAM_TEST_QDRANT_URL").expect("ENGRAM_TEST_QDRANT_URL");
+    let servers = TwoServers::start(&url, &namespace("agents"), &[]);
+    let learnings = [
+        ("researcher", "Interviews give more depth than surveys"),
+        ("researcher", "Pilot every questionnaire with three people"),
+        ("researcher", "Clear requirements reduce debugging time"),
+        ("coder", "Profile the service before optimising it"),
+        ("coder", "Log a request id with every error"),
+        (
+            "coder",
+            "Debugging takes less time when the requirements are clear",
+        ),
+        ("designer", "Icons without labels confuse new users"),
+        ("designer", "Touch targets must be at least 44 pixels"),
+    ];
+    for (n, (agent, text)) in learnings.iter().enumerate() {
+        let (status, body) = servers.clients[n % 2]
+            .post(
+                &format!("/v1/agents/{agent}/learnings"),
+                &json!({"content": text, "source": "test", "confidence": 0.9}),
+                None,
+            )
+            .expect("connect");
+        assert_eq!(status, 200, "{body}");
+    }
+    let run =
+        json!({"agents": ["researcher", "coder", "designer"], "max_promotions_per_agent": 100});
+    let reports: Vec<Value> = std::thread::scope(|scope| {
+        let runs: Vec<_> = servers
+            .clients
+            .iter()
+            .map(|client| {
+                let run = &run;
+                scope.spawn(move || {
+                    let (status, body) = client
+                        .post("/v1/workspaces/default/cross-pollination", run, None)
+                        .expect("connect");
+                    assert_eq!(status, 200, "{body}");
+                    body
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().expect("run")).collect()
+    });
+    let promoted: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r["entries"].as_array().cloned().unwrap_or_default())
+        .map(|e| e["learning_id"].as_str().expect("id").to_owned())
+        .collect();
+    let distinct: std::collections::HashSet<&String> = promoted.iter().collect();
+    assert_eq!(
+        promoted.len(),
+        distinct.len(),
+        "a learning promoted twice: {reports:?}"
+    );
+    assert_eq!(distinct.len(), learnings.len(), "{reports:?}");
+    let (_, pool) = servers.clients[0]
+        .get("/v1/workspaces/default/learnings?limit=1000")
+        .expect("connect");
+    assert_eq!(
+        pool.as_array().map(Vec::len),
+        Some(learnings.len() - 1),
+        "the near-duplicate merged once: {pool}"
+    );
 }

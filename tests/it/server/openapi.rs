@@ -85,10 +85,29 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
         &json!({"question": "a question for the examples", "deliberation": "examples"}),
     );
     assert_eq!(session.status, 200, "{:?}", session.body);
+    // The learning the agent examples act on, promoted so that it has a ledger entry.
+    let learned = s.post(
+        "/v1/agents/examples/learnings",
+        &json!({"content": "a learning for the examples", "source": "examples", "workspace": "examples"}),
+    );
+    assert_eq!(learned.status, 200, "{:?}", learned.body);
+    let learning = learned.body["id"].as_str().expect("id").to_owned();
+    let promoted = s.post(
+        &format!("/v1/agents/examples/learnings/{learning}/promote"),
+        &json!({}),
+    );
+    assert_eq!(promoted.status, 200, "{:?}", promoted.body);
     for (method, template) in routes() {
         let (method, template) = (method.as_str(), template.as_str());
         let operation = &doc["paths"][template][method.to_lowercase()];
-        let path = if template.contains("{id}") {
+        let path = if template.starts_with("/v1/agents/") || template.starts_with("/v1/workspaces/")
+        {
+            template
+                .replace("{id}", &learning)
+                .replace("{agent}", "examples")
+                .replace("{workspace}", "examples")
+                .replace("{domain}", "examples")
+        } else if template.contains("{id}") {
             let started = s.post(
                 "/v1/episodes",
                 &json!({"task": "an episode for the examples"}),
