@@ -57,8 +57,10 @@ pub const EXPOSURES_COLLECTION: &str = "agent_exposures";
 pub const INTERACTIONS_COLLECTION: &str = "agent_interactions";
 /// A private learning at least this similar (cosine of all-MiniLM-L6-v2 vectors) to a shared
 /// one of its workspace is merged into it when promoted. Chosen on the 40 hand-written pairs
-/// of `tests/data/learning_duplicates.json` (`tests/it/agents/duplicates.rs` prints the
-/// grid): see there for precision and recall around it.
+/// of `tests/data/learning_duplicates.json` (20 paraphrases, 20 related but different
+/// insights; `tests/it/agents/duplicates.rs` prints the grid): at 0.8 precision is 1.0 and
+/// recall 0.9 (the closest different pair is at 0.78, the two paraphrases missed at 0.66 and
+/// 0.73). A wrong merge loses an insight, a missed one leaves a duplicate: precision first.
 pub const DUPLICATE_COSINE: f32 = 0.8;
 /// Who a promotion by cross-pollination is attributed to.
 pub const CROSS_POLLINATION: &str = "cross-pollination";
