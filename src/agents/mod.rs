@@ -480,13 +480,7 @@ impl Agents {
     /// Promotes `id` (the workspace's lease held): the ledger entry first, then the scope.
     fn promote(&self, id: PointId, reason: &str, by: &str) -> Result<Promotion> {
         if let Some(existing) = self.ledger(id)? {
-            if !existing.applied {
-                self.apply(&existing)?;
-            }
-            return Ok(Promotion {
-                promoted: false,
-                entry: Some(self.entry(id)?),
-            });
+            return self.promoted_before(id, &existing);
         }
         let Some(stored) = self.learnings.get(&[id], true)?.into_iter().next() else {
             return Err(AgentError::UnknownLearning(id.to_string()));
@@ -522,12 +516,31 @@ impl Agents {
         }) {
             Ok(_) => {}
             // Promoted meanwhile by a caller that did not take the lease (it expired).
-            Err(StoreError::Conflict { .. }) => return self.promote(id, reason, by),
+            Err(StoreError::Conflict { .. }) => {
+                let existing = self.ledger(id)?.ok_or_else(|| StoreError::Unconfirmed {
+                    collection: PROMOTIONS_COLLECTION.into(),
+                    id: ledger_id(id),
+                    message: "the ledger entry conflicted but cannot be read".into(),
+                })?;
+                return self.promoted_before(id, &existing);
+            }
             Err(error) => return Err(error.into()),
         }
         self.apply(&entry)?;
         Ok(Promotion {
             promoted: true,
+            entry: Some(self.entry(id)?),
+        })
+    }
+
+    /// A learning that has a ledger entry: finishes it if a crash interrupted it, and
+    /// answers `promoted: false` with the entry.
+    fn promoted_before(&self, id: PointId, existing: &PromotionRecord) -> Result<Promotion> {
+        if !existing.applied {
+            self.apply(existing)?;
+        }
+        Ok(Promotion {
+            promoted: false,
             entry: Some(self.entry(id)?),
         })
     }

@@ -141,6 +141,17 @@ impl ApiError {
         )
     }
 
+    /// A path `{id}` that is not a UUID (400 `invalid_id`): `what` names the thing (an
+    /// episode, a learning) and `hint` the call that returns its ids.
+    pub fn invalid_id(text: &str, what: &str, hint: &'static str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("{text:?} is not {what} id (a UUID)"),
+            hint,
+        )
+    }
+
     /// engram's own failure (500).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(

@@ -26,6 +26,52 @@ pub struct Caller {
     pub workspace: Option<String>,
 }
 
+impl Caller {
+    /// The agent of a request's caller, if its key is bound to one (`None` for an admin key
+    /// or a server without keys).
+    pub fn agent_of(caller: &Option<axum::Extension<Caller>>) -> Option<&str> {
+        caller
+            .as_ref()
+            .and_then(|axum::Extension(c)| c.agent.as_deref())
+    }
+
+    /// The workspace a key bound to an agent is also bound to, if any.
+    pub fn workspace_of(caller: &Option<axum::Extension<Caller>>) -> Option<&str> {
+        caller
+            .as_ref()
+            .filter(|axum::Extension(c)| c.agent.is_some())
+            .and_then(|axum::Extension(c)| c.workspace.as_deref())
+    }
+
+    /// Refuses (403) a key bound to an agent other than `name`, the `what` (agent,
+    /// specialist) a route acts as; an admin key acts as any.
+    pub fn require(
+        caller: &Option<axum::Extension<Caller>>,
+        what: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        match Self::agent_of(caller) {
+            Some(own) if own != name => Err(ApiError::forbidden(format!(
+                "this key acts as agent {own:?}, not {what} {name:?}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses (403) a key bound to an agent: `what` needs an admin key.
+    pub fn require_admin(
+        caller: &Option<axum::Extension<Caller>>,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        match Self::agent_of(caller) {
+            Some(own) => Err(ApiError::forbidden(format!(
+                "this key acts as agent {own:?}; {what} needs an admin key"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The accepted API keys, kept as digests so that comparing them takes the same time
 /// whatever the key sent; each with the agent it is bound to, if any.
 #[derive(Debug, Clone, Default)]

@@ -271,24 +271,12 @@ fn labelled(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(value.to_owned())
 }
 
-/// The key's agent, if it is bound to one.
-fn bound(caller: &Option<Extension<Caller>>) -> Option<&Caller> {
-    caller
-        .as_ref()
-        .map(|Extension(c)| c)
-        .filter(|c| c.agent.is_some())
-}
-
 /// The caller acts as `agent` (answered in its one form): an admin key, or a key bound to
 /// that agent.
 fn act_as(caller: &Option<Extension<Caller>>, agent: &str) -> Result<String, ApiError> {
     let agent = labelled("agent", agent)?;
-    match bound(caller).and_then(|c| c.agent.as_deref()) {
-        Some(own) if own != agent => Err(ApiError::forbidden(format!(
-            "this key acts as agent {own:?}, not {agent:?}"
-        ))),
-        _ => Ok(agent),
-    }
+    Caller::require(caller, "agent", &agent)?;
+    Ok(agent)
 }
 
 /// The workspace a request works in: the one it names, which must be the key's when the
@@ -297,7 +285,7 @@ fn workspace_of(
     caller: &Option<Extension<Caller>>,
     named: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
-    let own = bound(caller).and_then(|c| c.workspace.as_deref());
+    let own = Caller::workspace_of(caller);
     let named = named.map(|n| labelled("workspace", n)).transpose()?;
     match (named, own) {
         (Some(named), Some(own)) if named != own => Err(ApiError::forbidden(format!(
@@ -310,10 +298,9 @@ fn workspace_of(
 
 fn learning_id(text: &str) -> Result<PointId, ApiError> {
     text.parse::<PointId>().map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_id",
-            format!("{text:?} is not a learning id (a UUID)"),
+        ApiError::invalid_id(
+            text,
+            "a learning",
             "use the id POST /v1/agents/{agent}/learnings returned",
         )
     })
@@ -612,15 +599,10 @@ pub async fn shared_learnings(
 ) -> Reply<Vec<Learning>> {
     let workspace = workspace_of(&caller, Some(&workspace))?.unwrap_or_default();
     let named = query.agent.map(|n| labelled("agent", &n)).transpose()?;
-    let viewer = match (bound(&caller).and_then(|c| c.agent.clone()), named) {
-        (Some(own), Some(named)) if own != named => {
-            return Err(ApiError::forbidden(format!(
-                "this key acts as agent {own:?}, not {named:?}"
-            )));
-        }
-        (Some(own), _) => Some(own),
-        (None, named) => named,
-    };
+    if let Some(named) = &named {
+        Caller::require(&caller, "agent", named)?;
+    }
+    let viewer = Caller::agent_of(&caller).map(str::to_owned).or(named);
     if query.limit == 0 || query.limit > MAX_LIST {
         return Err(ApiError::invalid(format!(
             "limit is {}; give 1 to {MAX_LIST}",
@@ -663,11 +645,7 @@ pub async fn cross_pollinate(
     Path(WorkspacePath { workspace }): Path<WorkspacePath>,
     ApiJson(request): ApiJson<PollinationRequest>,
 ) -> Reply<PollinationReport> {
-    if let Some(agent) = bound(&caller).and_then(|c| c.agent.as_deref()) {
-        return Err(ApiError::forbidden(format!(
-            "this key acts as agent {agent:?}; cross-pollination needs an admin key"
-        )));
-    }
+    Caller::require_admin(&caller, "cross-pollination")?;
     let workspace = labelled("workspace", &workspace)?;
     let options = PollinationOptions {
         confidence_threshold: request.confidence_threshold,

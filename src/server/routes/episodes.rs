@@ -139,12 +139,7 @@ pub struct EpisodePath {
 
 fn episode_id(text: &str) -> Result<PointId, ApiError> {
     text.parse::<PointId>().map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_id",
-            format!("{text:?} is not an episode id (a UUID)"),
-            "use the id POST /v1/episodes returned",
-        )
+        ApiError::invalid_id(text, "an episode", "use the id POST /v1/episodes returned")
     })
 }
 

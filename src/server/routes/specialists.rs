@@ -153,22 +153,7 @@ fn act_as(caller: &Option<Extension<Caller>>, specialist: &str) -> Result<(), Ap
     if crate::text::check_label("specialist", crate::text::label(specialist)).is_err() {
         return Err(ApiError::not_found(format!("no specialist {specialist:?}")));
     }
-    match caller.as_ref().and_then(|Extension(c)| c.agent.as_deref()) {
-        Some(agent) if agent != crate::text::label(specialist) => Err(ApiError::forbidden(
-            format!("this key acts as agent {agent:?}, not specialist {specialist:?}"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The caller holds an admin key.
-fn admin(caller: &Option<Extension<Caller>>, what: &str) -> Result<(), ApiError> {
-    match caller.as_ref().and_then(|Extension(c)| c.agent.as_deref()) {
-        Some(agent) => Err(ApiError::forbidden(format!(
-            "this key acts as agent {agent:?}; {what} needs an admin key"
-        ))),
-        None => Ok(()),
-    }
+    Caller::require(caller, "specialist", crate::text::label(specialist))
 }
 
 /// Create specialists (idempotent: an existing one keeps its history).
@@ -188,7 +173,7 @@ pub async fn init(
     caller: Option<Extension<Caller>>,
     ApiJson(request): ApiJson<InitRequest>,
 ) -> Reply<Vec<Initialised>> {
-    admin(&caller, "creating specialists")?;
+    Caller::require_admin(&caller, "creating specialists")?;
     if request.specialists.len() > MAX_INIT {
         return Err(ApiError::invalid(format!(
             "{} specialists; the limit is {MAX_INIT}",
@@ -221,7 +206,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
 ) -> Reply<Vec<Listed>> {
-    let only = caller.and_then(|Extension(c)| c.agent);
+    let only = Caller::agent_of(&caller).map(str::to_owned);
     blocking(&state, move |e| {
         let specialists = e.specialists()?;
         let mut listed = Vec::new();
@@ -359,7 +344,7 @@ pub async fn outcome(
     Path(DeliberationPath { deliberation }): Path<DeliberationPath>,
     ApiJson(request): ApiJson<OutcomeRequest>,
 ) -> Reply<OutcomeReport> {
-    admin(&caller, "recording an outcome")?;
+    Caller::require_admin(&caller, "recording an outcome")?;
     if crate::text::check_label("deliberation", crate::text::label(&deliberation)).is_err() {
         return Err(ApiError::not_found(format!(
             "no session of deliberation {deliberation:?} was recorded"
