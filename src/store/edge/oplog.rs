@@ -117,7 +117,9 @@ impl OpLog {
 
     /// Appends `op`; when this returns, the record is in the file (and on disk if `sync`).
     pub(super) fn append(&mut self, op: &LoggedOp) -> Result<()> {
-        let body = rmp_serde::to_vec(op)
+        // Named fields: structs with skipped empty fields (a filter with no `must`) would
+        // otherwise be written as shorter arrays and read back with fields shifted.
+        let body = rmp_serde::to_vec_named(op)
             .map_err(|e| StoreError::Edge(format!("cannot encode an operation: {e}")))?;
         let len = u32::try_from(body.len())
             .ok()
@@ -242,6 +244,33 @@ mod tests {
         drop(log);
         let (_, ops) = OpLog::open(&path, true).expect("reopen");
         assert!(ops.is_empty());
+    }
+
+    #[test]
+    fn filters_with_empty_parts_replay_as_written() {
+        use crate::store::filter::{Condition, Filter};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oplog");
+        let (mut log, _) = OpLog::open(&path, true).expect("open");
+        let should_only = Filter::any([
+            Condition::keyword("a", "1"),
+            Condition::keyword("b", "2"),
+        ]);
+        let must_and_not = Filter::all([Condition::keyword("a", "1")])
+            .and_not(Condition::keyword("b", "2"));
+        for filter in [&should_only, &must_and_not] {
+            log.append(&LoggedOp::DeleteByFilter(filter.clone()))
+                .expect("append");
+        }
+        drop(log);
+        let (_, ops) = OpLog::open(&path, true).expect("reopen");
+        assert_eq!(
+            ops,
+            [
+                LoggedOp::DeleteByFilter(should_only),
+                LoggedOp::DeleteByFilter(must_and_not)
+            ]
+        );
     }
 
     #[test]
