@@ -33,6 +33,17 @@
 //! request_timeout_secs = 30         # per request (default 30)
 //! max_in_flight = 64                # requests worked on at once; more get 503 (default 64)
 //! seeds_dir = "/opt/engram/seeds"   # what POST /v1/knowledge/seed loads
+//!
+//! [memories]                        # general memory's retrieval score (memories/scoring.rs)
+//! relevance_weight = 1.0            # weights of the four parts (defaults 1, 0.5, 0.5, 0.25)
+//! recency_weight = 0.5
+//! importance_weight = 0.5
+//! reinforcement_weight = 0.25
+//! short_half_life_hours = 6         # recency half-life per tier (defaults 6, 168, 2160)
+//! medium_half_life_hours = 168
+//! long_half_life_hours = 2160
+//! short_ttl_hours = 24              # a short-term memory expires this long after its last
+//!                                   # touch unless reinforced or promoted (default 24)
 //! ```
 
 use std::collections::BTreeMap;
@@ -74,6 +85,7 @@ struct FileConfig {
     qdrant: Option<FileQdrant>,
     model: Option<FileModel>,
     server: Option<FileServer>,
+    memories: Option<crate::memories::Scoring>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -259,6 +271,8 @@ pub struct Config {
     /// How long opening the embedded store waits for a data directory that another process
     /// holds (default 10 s, like SQLite's busy timeout); then it fails.
     pub lock_timeout: Duration,
+    /// General memory's retrieval score and short-term expiry (`[memories]`).
+    pub memories: crate::memories::Scoring,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -399,11 +413,14 @@ impl Config {
             overrides.agent_workspaces,
         )
         .map_err(invalid)?;
+        let memories = file.memories.unwrap_or_default();
+        memories.validate().map_err(invalid)?;
         Ok(Self {
             store,
             model,
             server,
             lock_timeout,
+            memories,
             file: path,
         })
     }

@@ -10,6 +10,7 @@ use crate::episodes::{Episode, EpisodeError, EpisodeLog, Episodes, FailureReport
 use crate::extract::learn::{self, LearnError};
 use crate::extract::{Candidate, ConsensusResult, Learned, TaskContext};
 use crate::knowledge::{self, KnowledgeError, KnowledgeInput, SeedOptions, SeedReport};
+use crate::memories::{Memories, MemoriesError, Scoring};
 use crate::memory::{
     CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryError, MemoryStats, Metrics,
     PatternInput, RecallOptions, Recalled, Solution, SolutionInput, Stored,
@@ -57,6 +58,10 @@ pub struct Engram {
     specialists: Arc<std::sync::OnceLock<Specialists>>,
     /// Opened on first use, like specialists.
     agents: Arc<std::sync::OnceLock<Agents>>,
+    /// Opened on first use, like specialists.
+    memories: Arc<std::sync::OnceLock<Memories>>,
+    /// General memory's scoring (`[memories]` of the configuration).
+    scoring: Scoring,
 }
 
 impl std::fmt::Debug for Engram {
@@ -76,7 +81,14 @@ impl Engram {
     pub fn open(config: &Config) -> Result<Self, OpenError> {
         let embedder =
             SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
-        Self::with(open_store(config)?, Arc::new(embedder))
+        Ok(Self::with(open_store(config)?, Arc::new(embedder))?
+            .with_scoring(config.memories.clone()))
+    }
+
+    /// The same engram with general memory scored by `scoring` (before its first use).
+    pub fn with_scoring(mut self, scoring: Scoring) -> Self {
+        self.scoring = scoring;
+        self
     }
 
     /// Memory over an already opened store and embedder.
@@ -90,6 +102,8 @@ impl Engram {
             embedder,
             specialists: Arc::new(std::sync::OnceLock::new()),
             agents: Arc::new(std::sync::OnceLock::new()),
+            memories: Arc::new(std::sync::OnceLock::new()),
+            scoring: Scoring::default(),
         })
     }
 
@@ -117,6 +131,23 @@ impl Engram {
         self.agents
             .get()
             .ok_or_else(|| AgentError::Task("agent memory did not open".into()))
+    }
+
+    /// The blocking API of general memory (its collections open, and interrupted deletes
+    /// finish, on the first call).
+    pub fn memories(&self) -> Result<&Memories, MemoriesError> {
+        if let Some(memories) = self.memories.get() {
+            return Ok(memories);
+        }
+        let opened = Memories::new(
+            self.memory.store(),
+            Arc::clone(&self.embedder),
+            self.scoring.clone(),
+        )?;
+        let _ = self.memories.set(opened);
+        self.memories
+            .get()
+            .ok_or_else(|| MemoriesError::Task("general memory did not open".into()))
     }
 
     async fn specialist<T, F>(&self, work: F) -> Result<T, SpecialistError>

@@ -38,6 +38,7 @@ pub mod extract;
 pub mod json_number;
 pub mod knowledge;
 pub mod mcp;
+pub mod memories;
 pub mod memory;
 pub mod paths;
 pub mod server;

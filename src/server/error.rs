@@ -10,6 +10,7 @@ use crate::episodes::EpisodeError;
 use crate::extract::learn::LearnError;
 use crate::extract::{ExtractError, UnsupportedLanguage};
 use crate::knowledge::KnowledgeError;
+use crate::memories::MemoriesError;
 use crate::memory::MemoryError;
 use crate::specialists::SpecialistError;
 use crate::store::StoreError;
@@ -328,6 +329,22 @@ impl From<AgentError> for ApiError {
             AgentError::Store(error) => error.into(),
             other => {
                 tracing::error!("agents: {other}");
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<MemoriesError> for ApiError {
+    fn from(error: MemoriesError) -> Self {
+        match error {
+            MemoriesError::UnknownMemory(_)
+            | MemoriesError::UnknownSession(_)
+            | MemoriesError::UnknownGroup(_) => Self::not_found(error.to_string()),
+            MemoriesError::InvalidInput(message) => Self::invalid(message),
+            MemoriesError::Store(error) => error.into(),
+            other => {
+                tracing::error!("memories: {other}");
                 Self::internal(other.to_string())
             }
         }

@@ -177,7 +177,7 @@ async fn wrong_method() -> ApiError {
 /// The application's routes with their OpenAPI document: every route is registered through
 /// its `#[utoipa::path]` annotation, so the document and the router cannot disagree.
 fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use routes::{agents, episodes, extract, knowledge, leases, memory, specialists};
+    use routes::{agents, episodes, extract, knowledge, leases, memories, memory, specialists};
     use utoipa::OpenApi as _;
     use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -223,6 +223,28 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(agents::shared_learnings))
         .routes(routes!(agents::cross_pollinate))
         .routes(routes!(agents::promotion_history))
+        .routes(routes!(memories::add_memory))
+        .routes(routes!(memories::batch_add))
+        .routes(routes!(memories::batch_get))
+        .routes(routes!(
+            memories::get_memory,
+            memories::update_memory,
+            memories::delete_memory
+        ))
+        .routes(routes!(memories::history))
+        .routes(routes!(memories::children))
+        .routes(routes!(memories::reinforce))
+        .routes(routes!(memories::add_relationship))
+        .routes(routes!(memories::related))
+        .routes(routes!(memories::search))
+        .routes(routes!(memories::semantic_search))
+        .routes(routes!(memories::create_session, memories::list_sessions))
+        .routes(routes!(memories::get_session))
+        .routes(routes!(memories::end_session))
+        .routes(routes!(memories::create_group))
+        .routes(routes!(memories::add_to_group, memories::group_members))
+        .routes(routes!(memories::circuit_breaker))
+        .routes(routes!(memories::reset_circuit_breaker))
         .routes(routes!(memory::stats))
 }
 

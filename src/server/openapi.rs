@@ -31,6 +31,7 @@ use super::error::ApiErrorBody;
         (name = "extraction", description = "The pattern extractor and learning from consensus winners"),
         (name = "knowledge", description = "The curated knowledge base"),
         (name = "episodes", description = "Episodes of task execution"),
+        (name = "memories", description = "General memory: memories with tiers, importance, versions, decay and reinforcement; parent/child, relationships, sessions, context groups, batches; the store's circuit breaker"),
         (name = "agents", description = "Agent memory: private learnings, the workspace's shared pool, promotion with a ledger, cross-pollination and expertise"),
         (name = "specialists", description = "Specialist memory: sessions, concerns, outcomes and prompt context per council specialist"),
         (name = "leases", description = "Leases with fencing, shared by every engram on one store"),
@@ -143,6 +144,8 @@ impl Modify for Shared {
                 (true, item.get.as_mut()),
                 (false, item.post.as_mut()),
                 (false, item.put.as_mut()),
+                (false, item.patch.as_mut()),
+                (false, item.delete.as_mut()),
             ];
             for (read, operation) in methods {
                 let Some(operation) = operation else {

@@ -185,6 +185,54 @@ pub fn episode_context() -> RefOr<Schema> {
     )
 }
 
+/// A memory's or session's metadata: an object of exact JSON values (default `{}`).
+pub fn memory_metadata() -> RefOr<Schema> {
+    exact_object(
+        false,
+        "Any JSON object of at most 64 KiB, kept with the memory.",
+        Some(json!({})),
+    )
+}
+
+/// New metadata of an update, or null to keep the old.
+pub fn optional_memory_metadata() -> RefOr<Schema> {
+    exact_object(
+        true,
+        "A JSON object of at most 64 KiB replacing the old one, or null to keep it.",
+        None,
+    )
+}
+
+/// Tags of an update, or null to keep the old.
+pub fn optional_tags() -> RefOr<Schema> {
+    schema(json!({
+        "type": ["array", "null"],
+        "items": label_value(),
+        "maxItems": MAX_TAGS,
+        "description": format!("Labels (at most {MAX_TAGS}) replacing the old ones, or null to keep them."),
+    }))
+}
+
+/// Optional text that must have something visible when given (new content).
+pub fn optional_message() -> RefOr<Schema> {
+    let mut value = nullable(required_text(
+        MAX_TEXT_CHARS,
+        "The new text, or null to keep it.",
+    ));
+    value["description"] = json!("The new text, or null to keep it.");
+    schema(value)
+}
+
+/// A Unix time in milliseconds, or null.
+pub fn optional_millis() -> RefOr<Schema> {
+    schema(json!({
+        "type": ["integer", "null"],
+        "minimum": i64::MIN,
+        "maximum": i64::MAX,
+        "description": "Unix milliseconds, or null.",
+    }))
+}
+
 /// A lease's guarded value: any exact JSON.
 pub fn lease_value() -> RefOr<Schema> {
     RefOr::T(exact_json())

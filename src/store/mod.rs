@@ -129,6 +129,23 @@ impl Store {
         }
     }
 
+    /// The circuit breaker guarding a Qdrant server (`None` for the embedded store, which
+    /// has no connection to guard).
+    pub fn breaker_status(&self) -> Option<BreakerStatus> {
+        match self {
+            Self::Edge(_) => None,
+            Self::Remote(store) => Some(store.breaker_status()),
+        }
+    }
+
+    /// Closes the circuit breaker of a Qdrant server's connection (nothing for the embedded
+    /// store).
+    pub fn reset_breaker(&self) {
+        if let Self::Remote(store) = self {
+            store.reset_breaker();
+        }
+    }
+
     /// Makes every acknowledged write durable in the backend's own files.
     pub fn flush(&self) -> Result<()> {
         match self {

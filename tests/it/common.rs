@@ -153,8 +153,10 @@ pub fn serve(
     std::sync::mpsc::Receiver<String>,
 ) {
     use std::io::{BufRead, BufReader};
+    if !command.get_envs().any(|(name, _)| name == "ENGRAM_LOG") {
+        command.env("ENGRAM_LOG", "engram=info");
+    }
     let mut child = command
-        .env("ENGRAM_LOG", "engram=info")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -9,6 +9,7 @@ mod common;
 mod episodes;
 mod extract;
 mod knowledge;
+mod memories;
 mod memory;
 mod parity;
 mod provision;

@@ -12,6 +12,11 @@ pub mod knowledge;
     reason = "utoipa's path macro qualifies the parameter types it is given"
 )]
 pub mod leases;
+#[expect(
+    unused_qualifications,
+    reason = "utoipa's path macro qualifies the parameter types it is given"
+)]
+pub mod memories;
 pub mod memory;
 #[expect(
     unused_qualifications,

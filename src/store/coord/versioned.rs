@@ -116,6 +116,16 @@ impl Collection {
         self.confirm(applied, id, None, 1, &token)
     }
 
+    /// Creates every point of `points` as version 1, in one write, leaving any point whose id
+    /// exists alone (create-if-absent, for fresh ids such as random UUIDs, where no point can
+    /// exist: a batch of new records). Answers what the backend reports.
+    pub fn create_many(&self, mut points: Vec<Point>) -> Result<Applied> {
+        for point in &mut points {
+            stamp(&mut point.payload, 1, &new_token(), Vec::new());
+        }
+        self.upsert_with(points, WriteMode::InsertOnly, None)
+    }
+
     /// Replaces the record at version `expected` with `point`, as version `expected + 1`;
     /// any other version (or no record) is [`StoreError::Conflict`] and nothing is written.
     /// The whole payload is replaced: fields raised with [`Collection::raise`] must be

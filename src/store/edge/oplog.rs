@@ -252,12 +252,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("oplog");
         let (mut log, _) = OpLog::open(&path, true).expect("open");
-        let should_only = Filter::any([
-            Condition::keyword("a", "1"),
-            Condition::keyword("b", "2"),
-        ]);
-        let must_and_not = Filter::all([Condition::keyword("a", "1")])
-            .and_not(Condition::keyword("b", "2"));
+        let should_only = Filter::any([Condition::keyword("a", "1"), Condition::keyword("b", "2")]);
+        let must_and_not =
+            Filter::all([Condition::keyword("a", "1")]).and_not(Condition::keyword("b", "2"));
         for filter in [&should_only, &must_and_not] {
             log.append(&LoggedOp::DeleteByFilter(filter.clone()))
                 .expect("append");

@@ -81,6 +81,15 @@ impl Breaker {
         }
     }
 
+    /// Closes the circuit and forgets the failures (an operator's reset).
+    pub(super) fn reset(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.open_until.is_some() {
+            tracing::info!("circuit to the Qdrant server closed by a reset");
+        }
+        *state = State::default();
+    }
+
     pub(super) fn status(&self) -> BreakerStatus {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         BreakerStatus {

@@ -340,6 +340,11 @@ impl RemoteStore {
         self.shared.breaker.status()
     }
 
+    /// Closes the circuit breaker: requests go through again at once.
+    pub fn reset_breaker(&self) {
+        self.shared.breaker.reset();
+    }
+
     /// The collection `spec` names, created with that schema on first use; an existing
     /// collection with another schema is an error.
     pub fn collection(&self, spec: &CollectionSpec) -> Result<RemoteCollection> {

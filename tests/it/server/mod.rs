@@ -168,6 +168,7 @@ impl TestServer {
         let url = format!("{}{path}", self.base);
         let mut request = match method {
             "PUT" => self.agent.put(url),
+            "PATCH" => self.agent.patch(url),
             _ => self.agent.post(url),
         }
         .content_type(content_type);
@@ -178,6 +179,26 @@ impl TestServer {
             request = request.header(*name, *value);
         }
         Self::answer(request.send(body))
+    }
+
+    /// `PATCH path` with a JSON body, with the server's key if it has one.
+    pub fn patch(&self, path: &str, body: &Value) -> Answer {
+        self.send(
+            "PATCH",
+            path,
+            "application/json",
+            body.to_string().as_bytes(),
+            &[],
+        )
+    }
+
+    /// `DELETE path`, with the server's key if it has one.
+    pub fn delete(&self, path: &str) -> Answer {
+        let mut request = self.agent.delete(format!("{}{path}", self.base));
+        if let Some(key) = &self.key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        Self::answer(request.call())
     }
 
     /// A GET, or a POST with a JSON body, sent with `key` (and not the server's own).

@@ -107,6 +107,18 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
                 .replace("{agent}", "examples")
                 .replace("{workspace}", "examples")
                 .replace("{domain}", "examples")
+        } else if template.starts_with("/v1/memories/{id}") {
+            let made = s.post(
+                "/v1/memories",
+                &json!({"content": "a memory for the examples", "memory_tier": "long"}),
+            );
+            template.replace("{id}", made.body["id"].as_str().expect("id"))
+        } else if template.starts_with("/v1/sessions/{id}") {
+            let made = s.post("/v1/sessions", &json!({"user_id": "examples"}));
+            template.replace("{id}", made.body["id"].as_str().expect("id"))
+        } else if template.starts_with("/v1/groups/{id}") {
+            let made = s.post("/v1/groups", &json!({"name": "examples"}));
+            template.replace("{id}", made.body["id"].as_str().expect("id"))
         } else if template.contains("{id}") {
             let started = s.post(
                 "/v1/episodes",
@@ -131,8 +143,21 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
             example["token"] = token.clone();
             example["epoch"] = epoch.clone();
         }
+        // Examples that name other memories name ones that exist here.
+        for field in ["target_id", "memory_id"] {
+            if example.get(field).is_some() {
+                let made = s.post(
+                    "/v1/memories",
+                    &json!({"content": "another memory for the examples", "memory_tier": "long"}),
+                );
+                example[field] = made.body["id"].clone();
+            }
+        }
         let answer = match method {
             "GET" => s.get(&path),
+            "DELETE" => s.delete(&path),
+            // An action without a body (ending a session, resetting the breaker).
+            _ if operation.get("requestBody").is_none() => s.post(&path, &json!({})),
             _ => {
                 assert!(
                     !example.is_null(),
@@ -140,6 +165,7 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
                 );
                 match method {
                     "PUT" => s.put(&path, &example),
+                    "PATCH" => s.patch(&path, &example),
                     _ => s.post(&path, &example),
                 }
             }

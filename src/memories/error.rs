@@ -1,0 +1,58 @@
+//! Errors of general memory.
+
+use crate::embed::EmbedError;
+use crate::store::StoreError;
+
+/// Result alias of general memory.
+pub type Result<T, E = MemoriesError> = std::result::Result<T, E>;
+
+/// Errors of general memory.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoriesError {
+    /// No such memory visible to the caller (absent, expired, or another agent's: the
+    /// three are not told apart).
+    #[error("no memory {0} is visible to this caller")]
+    UnknownMemory(String),
+    /// No such session.
+    #[error("no session {0}")]
+    UnknownSession(String),
+    /// No such context group.
+    #[error("no context group {0}")]
+    UnknownGroup(String),
+    /// The caller's input is invalid; the message says which field and why.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// Embedding failed.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    /// The store failed or refused (a stale `expected_version` is its `Conflict`).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored record could not be read back.
+    #[error("record {id} in {collection} is unreadable: {message}")]
+    Corrupt {
+        /// The collection.
+        collection: String,
+        /// The point id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A blocking task was cancelled or panicked (async API only).
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl MemoriesError {
+    /// Whether the caller can fix this by changing the request.
+    pub fn is_caller_fault(&self) -> bool {
+        match self {
+            Self::UnknownMemory(_)
+            | Self::UnknownSession(_)
+            | Self::UnknownGroup(_)
+            | Self::InvalidInput(_) => true,
+            Self::Store(error) => error.is_caller_fault(),
+            Self::Embed(_) | Self::Corrupt { .. } | Self::Task(_) => false,
+        }
+    }
+}
