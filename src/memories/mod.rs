@@ -307,14 +307,26 @@ impl Memories {
 
     /// `batch_add_memories`: validates every item, embeds the valid ones in one batch and
     /// stores them in one write. One bad item does not fail the others: each gets its
-    /// result, in request order.
-    pub fn batch_add_memories(&self, inputs: Vec<MemoryInput>) -> Result<BatchAdded> {
+    /// result, in request order. With an idempotency `key`, a retry stores nothing new and
+    /// answers the first results.
+    pub fn batch_add_memories(
+        &self,
+        inputs: Vec<MemoryInput>,
+        key: Option<&str>,
+    ) -> Result<BatchAdded> {
         if inputs.len() > MAX_LIST {
             return Err(invalid(format!(
                 "a batch holds 1 to {MAX_LIST} memories, not {}",
                 inputs.len()
             )));
         }
+        let request = inputs.clone();
+        self.keys.run("memories/batch", key, &request, |_| {
+            self.batch_add_once(inputs)
+        })
+    }
+
+    fn batch_add_once(&self, inputs: Vec<MemoryInput>) -> Result<BatchAdded> {
         self.sweep_now_and_then();
         let now = self.now();
         let mut results: Vec<BatchItem> = Vec::with_capacity(inputs.len());
@@ -974,11 +986,14 @@ impl Memories {
     /// `reinforce_memory(id, reinforcement_factor)`: appends a reinforcement (the factor,
     /// in (1, 10], closes `1 − 1/factor` of the distance between its bonus and 1) and
     /// touches the memory: recency restarts and a short-term memory lives another TTL.
+    /// With an idempotency `key`, a retry appends no second reinforcement (the observation's
+    /// id derives from the key).
     pub fn reinforce_memory(
         &self,
         viewer: Option<&str>,
         id: PointId,
         factor: f64,
+        key: Option<&str>,
     ) -> Result<Reinforced> {
         if !factor.is_finite() || factor <= 1.0 || factor > MAX_FACTOR {
             return Err(invalid(format!(
@@ -991,8 +1006,15 @@ impl Memories {
         payload.insert("memory_id".into(), Value::from(id.to_string()));
         payload.insert("factor".into(), Value::from(factor));
         payload.insert("at".into(), Value::from(now));
+        let observation = match key {
+            Some(key) => {
+                crate::store::coord::idempotency::check_key(key)?;
+                PointId::from_content(&[b"memory_reinforcement", key.as_bytes()])
+            }
+            None => PointId::from(uuid::Uuid::new_v4()),
+        };
         self.reinforcements.upsert(vec![Point {
-            id: PointId::from(uuid::Uuid::new_v4()),
+            id: observation,
             vector: Vec::new(),
             text: String::new(),
             payload,

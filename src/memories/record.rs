@@ -49,7 +49,7 @@ impl Tier {
 }
 
 /// A memory to add (the note's `add_memory` arguments, with the session and agent).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct MemoryInput {
     /// What to remember.
     pub content: String,

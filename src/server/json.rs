@@ -36,6 +36,13 @@ where
             Ok(axum::Json(value)) => value,
             Err(rejection) => return Err(json_rejection(&rejection)),
         };
+        // serde reads a struct from an array too (`[null, null]` as a struct of optional
+        // fields): every request body is an object.
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(ApiError::invalid(
+                "the body must be a JSON object".to_owned(),
+            ));
+        }
         // Valid JSON is UTF-8.
         if let Ok(text) = std::str::from_utf8(&bytes)
             && let Err(inexact) = crate::json_number::check_exact(text)
@@ -151,6 +158,39 @@ where
     D: serde::Deserializer<'de>,
 {
     integer(deserializer).and_then(|n| usize::try_from(n).map_err(serde::de::Error::custom))
+}
+
+/// A nested struct that must be a JSON object (serde would read one from an array too).
+pub fn object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize as _;
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
+/// An optional signed integer as JSON Schema reads one (`-5`, `-5.0`), within i64.
+pub fn optional_i64<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        Some(x) if x.fract() == 0.0 && x >= i64::MIN as f64 && x < i64::MAX as f64 => {
+            Ok(Some(x as i64))
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "{number} is not a whole number within -2^63..2^63"
+        ))),
+    }
 }
 
 /// A non-negative integer in a query string, as JSON Schema reads one (`10`, `10.0`).

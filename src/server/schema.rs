@@ -223,6 +223,17 @@ pub fn optional_message() -> RefOr<Schema> {
     schema(value)
 }
 
+/// 1 to 1000 memory ids.
+pub fn memory_ids() -> RefOr<Schema> {
+    schema(json!({
+        "type": "array",
+        "items": {"type": "string", "format": "uuid"},
+        "minItems": 1,
+        "maxItems": crate::memories::MAX_LIST,
+        "description": "Memory ids (UUIDs), 1 to 1000.",
+    }))
+}
+
 /// A Unix time in milliseconds, or null.
 pub fn optional_millis() -> RefOr<Schema> {
     schema(json!({
@@ -584,7 +595,14 @@ mod tests {
     #[test]
     fn every_schema_literal_is_a_schema() {
         type Make = fn() -> RefOr<Schema>;
-        let all: [(&str, Make); 25] = [
+        let all: [(&str, Make); 32] = [
+            ("memory_metadata", memory_metadata),
+            ("optional_memory_metadata", optional_memory_metadata),
+            ("optional_tags", optional_tags),
+            ("optional_message", optional_message),
+            ("optional_millis", optional_millis),
+            ("memory_ids", memory_ids),
+            ("agents", agents),
             ("epoch", epoch),
             ("title", title),
             ("content", content),

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::error::ApiError;
 use super::super::guard::Caller;
 use super::super::idempotency::IdempotencyKey;
-use super::super::json::{ApiJson, ApiQuery, query_integer, usize_integer};
+use super::super::json::{ApiJson, ApiQuery, object, optional_i64, query_integer, usize_integer};
 use super::super::schema;
 use super::super::{AppState, Reply, blocking};
 use crate::memories::{
@@ -136,7 +136,7 @@ pub struct BatchAddRequest {
 #[serde(deny_unknown_fields)]
 pub struct BatchGetRequest {
     /// 1 to 1000 memory ids.
-    #[schema(min_items = 1, max_items = 1000, value_type = Vec<String>)]
+    #[schema(schema_with = schema::memory_ids)]
     memory_ids: Vec<PointId>,
 }
 
@@ -257,11 +257,11 @@ pub struct FiltersRequest {
     #[schema(schema_with = schema::optional_label)]
     agent_id: Option<String>,
     /// Only memories added at or after this time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_i64")]
     #[schema(schema_with = schema::optional_millis)]
     created_after: Option<i64>,
     /// Only memories added before this time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_i64")]
     #[schema(schema_with = schema::optional_millis)]
     created_before: Option<i64>,
 }
@@ -278,7 +278,7 @@ pub struct SemanticSearchRequest {
     #[schema(minimum = 1, maximum = 1000, default = 5)]
     k: usize,
     /// Filters.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     filters: FiltersRequest,
 }
 
@@ -293,9 +293,11 @@ pub struct ChildrenQuery {
     limit: usize,
     /// `created_at` (default), `updated_at`, `touched_at` or `importance`.
     #[serde(default)]
+    #[param(inline)]
     sort_field: SortField,
     /// `desc` (default) or `asc`.
     #[serde(default)]
+    #[param(inline)]
     sort_order: SortOrder,
 }
 
@@ -389,7 +391,7 @@ pub struct IdPath {
 /// A session to open (the note's `create_session`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SessionRequest {
+pub struct CreateSessionRequest {
     /// The user it is with.
     #[schema(schema_with = schema::label)]
     user_id: String,
@@ -497,6 +499,7 @@ pub async fn add_memory(
     path = "/v1/memories/batch",
     tag = "memories",
     operation_id = "batchAddMemories",
+    params(IdempotencyKey),
     request_body(content = BatchAddRequest, example = json!({"memories": [{"content": "Paris is the capital of France", "memory_tier": "long"}, {"content": ""}]})),
     responses(
         (status = 200, description = "One result per item: the memory, or its error", body = BatchAdded),
@@ -506,6 +509,7 @@ pub async fn add_memory(
 pub async fn batch_add(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<BatchAddRequest>,
 ) -> Reply<BatchAdded> {
     let count = request.memories.len();
@@ -527,7 +531,7 @@ pub async fn batch_add(
     }
     blocking(&state, move |e| {
         let inputs: Vec<MemoryInput> = parsed.iter().filter_map(|p| p.clone().ok()).collect();
-        let added = e.memories()?.batch_add_memories(inputs)?;
+        let added = e.memories()?.batch_add_memories(inputs, key.as_deref())?;
         let mut stored = added.results.into_iter();
         let results = parsed
             .into_iter()
@@ -574,6 +578,13 @@ pub async fn batch_get(
     caller: Option<Extension<Caller>>,
     ApiJson(request): ApiJson<BatchGetRequest>,
 ) -> Reply<BatchGot> {
+    let count = request.memory_ids.len();
+    if count == 0 || count > crate::memories::MAX_LIST {
+        return Err(ApiError::invalid(format!(
+            "give 1 to {} memory ids, not {count}",
+            crate::memories::MAX_LIST
+        )));
+    }
     let viewer = viewer(&caller);
     blocking(&state, move |e| {
         Ok(BatchGot {
@@ -743,7 +754,7 @@ pub async fn children(
     path = "/v1/memories/{id}/reinforce",
     tag = "memories",
     operation_id = "reinforceMemory",
-    params(IdPath),
+    params(IdPath, IdempotencyKey),
     request_body(content = ReinforceRequest, example = json!({"reinforcement_factor": 1.2})),
     responses(
         (status = 200, description = "The memory and its reinforcement", body = Reinforced),
@@ -754,13 +765,18 @@ pub async fn reinforce(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
     Path(IdPath { id }): Path<IdPath>,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<ReinforceRequest>,
 ) -> Reply<Reinforced> {
     let id = memory_id(&id)?;
     let viewer = viewer(&caller);
     blocking(&state, move |e| {
-        Ok(e.memories()?
-            .reinforce_memory(viewer.as_deref(), id, request.reinforcement_factor)?)
+        Ok(e.memories()?.reinforce_memory(
+            viewer.as_deref(),
+            id,
+            request.reinforcement_factor,
+            key.as_deref(),
+        )?)
     })
     .await
 }
@@ -915,14 +931,14 @@ fn group_id(text: &str) -> Result<PointId, ApiError> {
     tag = "memories",
     operation_id = "createSession",
     params(IdempotencyKey),
-    request_body(content = SessionRequest, example = json!({"user_id": "user-42", "session_type": "conversation", "session_metadata": {"channel": "cli"}})),
+    request_body(content = CreateSessionRequest, example = json!({"user_id": "user-42", "session_type": "conversation", "session_metadata": {"channel": "cli"}})),
     responses((status = 200, description = "The session", body = Session))
 )]
 pub async fn create_session(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
     key: IdempotencyKey,
-    ApiJson(request): ApiJson<SessionRequest>,
+    ApiJson(request): ApiJson<CreateSessionRequest>,
 ) -> Reply<Session> {
     let agent = viewer(&caller);
     blocking(&state, move |e| {

@@ -42,7 +42,7 @@ fn a_thousand_items_with_ten_invalid_store_990_and_report_ten() {
         }
         inputs.push(item);
     }
-    let added = m.batch_add_memories(inputs).expect("batch");
+    let added = m.batch_add_memories(inputs, None).expect("batch");
     assert_eq!((added.stored, added.failed), (990, 10));
     assert_eq!(added.results.len(), 1000);
     for (i, result) in added.results.iter().enumerate() {
@@ -79,12 +79,12 @@ fn a_thousand_items_with_ten_invalid_store_990_and_report_ten() {
         .search_memory(None, "build step 512 caches its output", None, 3, None)
         .expect("search");
     assert!(hits[0].memory.content.contains("512"), "{:?}", hits[0]);
-    assert!(m.batch_add_memories(Vec::new()).is_ok());
+    assert!(m.batch_add_memories(Vec::new(), None).is_ok());
     let too_many = (0..1001)
         .map(|i| MemoryInput::new(format!("{i}")))
         .collect();
     assert!(matches!(
-        m.batch_add_memories(too_many),
+        m.batch_add_memories(too_many, None),
         Err(MemoriesError::InvalidInput(_))
     ));
 }

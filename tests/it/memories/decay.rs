@@ -80,7 +80,7 @@ fn orderings_at_fixed_times_follow_the_formula() {
     let e = add(&lib, "e", Tier::Short, 0.8);
     for _ in 0..2 {
         lib.memories
-            .reinforce_memory(None, d, 2.0)
+            .reinforce_memory(None, d, 2.0, None)
             .expect("reinforce");
     }
     let names = [(a, "A"), (b, "B"), (c, "C"), (d, "D"), (e, "E")];
@@ -92,7 +92,7 @@ fn orderings_at_fixed_times_follow_the_formula() {
     lib.at_hours(20.0);
     let reinforced = lib
         .memories
-        .reinforce_memory(None, e, 1.2)
+        .reinforce_memory(None, e, 1.2, None)
         .expect("reinforce");
     assert!((reinforced.reinforcement - (1.0 - 1.0 / 1.2)).abs() < 1e-9);
     assert_eq!(reinforced.memory.touched_at, super::T0 + 20 * super::HOUR);
@@ -177,7 +177,7 @@ fn reinforcement_is_bounded_and_refuses_bad_factors() {
     for _ in 0..40 {
         let r = lib
             .memories
-            .reinforce_memory(None, id, 1.2)
+            .reinforce_memory(None, id, 1.2, None)
             .expect("reinforce");
         assert!(r.reinforcement > last && r.reinforcement < 1.0);
         last = r.reinforcement;
@@ -186,7 +186,7 @@ fn reinforcement_is_bounded_and_refuses_bad_factors() {
     for bad in [1.0, 0.5, f64::NAN, f64::INFINITY, 10.5] {
         let error = lib
             .memories
-            .reinforce_memory(None, id, bad)
+            .reinforce_memory(None, id, bad, None)
             .expect_err("refused");
         assert!(
             error.to_string().contains("reinforcement_factor"),

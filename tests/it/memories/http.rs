@@ -78,6 +78,30 @@ fn every_route_answers_as_documented() {
     );
     assert_eq!((stale.status, stale.code()), (409, "conflict"));
     assert_eq!(stale.body["error"]["current_version"], 2);
+    let not_an_object = s.patch(&format!("/v1/memories/{a}"), &json!([null, null]));
+    assert_eq!(
+        (not_an_object.status, not_an_object.code()),
+        (422, "invalid_request")
+    );
+    let nested = s.post(
+        "/v1/memories/semantic-search",
+        &json!({"query": "x", "filters": [null, null]}),
+    );
+    assert_eq!(nested.status, 422, "{:?}", nested.body);
+    let whole = s.post(
+        "/v1/memories/semantic-search",
+        &json!({"query": "x", "k": 5.0, "filters": {"created_before": 4102444800000.0}}),
+    );
+    assert_eq!(
+        whole.status, 200,
+        "integral floats are integers: {:?}",
+        whole.body
+    );
+    assert_eq!(
+        s.post("/v1/memories/batch-get", &json!({"memory_ids": []}))
+            .status,
+        422
+    );
     let history = s.get(&format!("/v1/memories/{a}/history"));
     assert_eq!(
         history.body["versions"].as_array().expect("present").len(),

@@ -427,6 +427,25 @@ fn idempotency_keys_make_a_retried_add_count_once() {
         .expect("retry");
     assert_eq!(first.id, again.id);
     assert_eq!(m.count().expect("count"), 1);
+    let batch = vec![input("Batch one"), input("Batch two")];
+    let first = m
+        .batch_add_memories(batch.clone(), Some("batch-0001"))
+        .expect("batch");
+    let again = m
+        .batch_add_memories(batch, Some("batch-0001"))
+        .expect("retry");
+    assert_eq!(first, again, "the retry answers the first results");
+    assert_eq!(m.count().expect("count"), 3);
+    let id = first.results[0].memory.as_ref().expect("stored").id;
+    m.reinforce_memory(None, id, 2.0, Some("reinforce-0001"))
+        .expect("reinforce");
+    let retried = m
+        .reinforce_memory(None, id, 2.0, Some("reinforce-0001"))
+        .expect("retry");
+    assert_eq!(
+        retried.reinforcements, 1,
+        "a retried reinforcement counts once"
+    );
     assert!(
         m.add_memory(input("Something else"), Some("key-0001"))
             .is_err(),

@@ -1,0 +1,33 @@
+"""engram's Python client: MemoryClient / AsyncMemoryClient for general memory."""
+
+from .breaker import CircuitBreaker
+from .client import DEFAULT_URL, AsyncMemoryClient, MemoryClient
+from .errors import (
+    CircuitOpen,
+    Conflict,
+    ConnectionFailed,
+    EngramError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Overloaded,
+    ServerError,
+    Unauthorized,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "AsyncMemoryClient",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "Conflict",
+    "ConnectionFailed",
+    "EngramError",
+    "Forbidden",
+    "InvalidRequest",
+    "MemoryClient",
+    "NotFound",
+    "Overloaded",
+    "ServerError",
+    "Unauthorized",
+]
