@@ -404,7 +404,7 @@ impl Memories {
             self.visible(agent_id.as_deref(), parent, now)?;
         }
         if let Some(session) = input.session_id {
-            self.session(session)?;
+            self.get_session(agent_id.as_deref(), session)?;
         }
         let tier = input.memory_tier.unwrap_or(Tier::Short);
         Ok(Prepared {
@@ -1019,7 +1019,11 @@ impl Memories {
             text: String::new(),
             payload,
         }])?;
-        self.memories.raise(id, "touched_at", now)?;
+        if self.memories.raise(id, "touched_at", now)?.is_none() {
+            // Deleted meanwhile: the observation would outlive it.
+            self.reinforcements.delete(&[observation])?;
+            return Err(MemoriesError::UnknownMemory(id.to_string()));
+        }
         if record.memory_tier == Tier::Short {
             self.memories
                 .raise(id, "expires_at", now + self.scoring.short_ttl_ms())?;

@@ -147,6 +147,25 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_closes_an_open_circuit_at_once() {
+        let breaker = Breaker::new(2, Duration::from_secs(60));
+        breaker.failure("a");
+        breaker.failure("b");
+        assert!(breaker.check().is_err());
+        assert!(breaker.status().open);
+        breaker.reset();
+        assert!(breaker.check().is_ok(), "no cool-down after a reset");
+        assert_eq!(
+            breaker.status(),
+            BreakerStatus {
+                consecutive_failures: 0,
+                open: false,
+                last_error: None,
+            }
+        );
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         assert!(backoff(1) >= Duration::from_millis(100));
         assert!(backoff(1) <= Duration::from_millis(125));
