@@ -185,6 +185,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// General memory: memories with a tier and an importance, searched by meaning and
+    /// scored with recency (JSON out; the Python client has the whole API).
+    Memories {
+        #[command(subcommand)]
+        command: MemoriesCommand,
+    },
     /// Council specialists' memory: sessions, concerns, outcomes, and the context each
     /// specialist gets in its prompt.
     Specialists {
@@ -656,6 +662,66 @@ pub enum EpisodeCommand {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `engram memories …`: every command prints JSON (the API's shapes).
+#[derive(Debug, Subcommand)]
+pub enum MemoriesCommand {
+    /// Add a memory.
+    Add {
+        /// What to remember.
+        content: String,
+        /// Its type (default general).
+        #[arg(long = "type")]
+        memory_type: Option<String>,
+        /// short (expires unless reinforced), medium or long.
+        #[arg(long, default_value = "short")]
+        tier: String,
+        /// How much it matters, 0 to 1.
+        #[arg(long, default_value_t = 0.5)]
+        importance: f64,
+        /// A tag (repeat for more).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// The memory it belongs under.
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// One memory by id.
+    Get {
+        /// The memory's id.
+        id: String,
+    },
+    /// Search by meaning, ranked by relevance, recency, importance and reinforcement.
+    Search {
+        /// What to look for.
+        query: String,
+        /// How many (1 to 1000).
+        #[arg(short, long, default_value_t = 10)]
+        limit: usize,
+        /// Only this type.
+        #[arg(long = "type")]
+        memory_type: Option<String>,
+        /// Only this tier.
+        #[arg(long)]
+        tier: Option<String>,
+        /// Only memories with this tag (repeat: all of them).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// A memory's versions, oldest first.
+    History {
+        /// The memory's id.
+        id: String,
+    },
+    /// Delete a memory and, unless --keep-children, its descendants.
+    Delete {
+        /// The memory's id.
+        id: String,
+        /// Keep its children (detached) instead of deleting them.
+        #[arg(long)]
+        keep_children: bool,
     },
 }
 

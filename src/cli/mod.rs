@@ -9,6 +9,7 @@ mod episodes;
 mod extract;
 mod learn;
 mod mcp;
+mod memories;
 mod model;
 mod output;
 mod recall;
@@ -168,6 +169,17 @@ impl From<engram::agents::AgentError> for Failure {
     }
 }
 
+impl From<engram::memories::MemoriesError> for Failure {
+    fn from(error: engram::memories::MemoriesError) -> Self {
+        use engram::memories::MemoriesError;
+        match error {
+            MemoriesError::Embed(error) => error.into(),
+            MemoriesError::Store(error) => error.into(),
+            other => Self::classified(other.is_caller_fault(), other),
+        }
+    }
+}
+
 impl From<engram::specialists::SpecialistError> for Failure {
     fn from(error: engram::specialists::SpecialistError) -> Self {
         use engram::specialists::SpecialistError;
@@ -255,6 +267,7 @@ pub fn run() -> ExitCode {
         Command::Episodes { command } => episodes::run(&cli, command, &mut out),
         Command::Agents { command } => agents::run(&cli, command, &mut out),
         Command::Specialists { command } => specialists::run(&cli, command, &mut out),
+        Command::Memories { command } => memories::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),

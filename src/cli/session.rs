@@ -135,6 +135,7 @@ impl ServerClient {
     ) -> Result<T, Failure> {
         let call = match (method, body) {
             ("GET", _) => ApiCall::get(path),
+            ("DELETE", _) => ApiCall::delete(path),
             (_, body) => ApiCall::post(path, body.unwrap_or(Value::Null)),
         };
         let base = self.remote.base();
@@ -614,6 +615,20 @@ impl Session {
                 Some(body) if method == "POST" => server.post(path, body),
                 _ => server.get(path),
             },
+        }
+    }
+
+    /// A general-memory call: on the data directory, or the same through the server.
+    pub fn memories<T: DeserializeOwned>(
+        &self,
+        local: impl FnOnce(&engram::memories::Memories) -> Result<T, engram::memories::MemoriesError>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, Failure> {
+        match self {
+            Self::Local(engram) => Ok(local(engram.memories()?)?),
+            Self::Server(server) => server.call(method, path, body),
         }
     }
 }

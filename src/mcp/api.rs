@@ -18,7 +18,7 @@ pub const UNAVAILABLE: &str = "unavailable";
 /// One request to the API: a method, a path under the server's root, and a JSON body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiCall {
-    /// GET, POST or PUT.
+    /// GET, POST, PUT or DELETE.
     pub method: Method,
     /// The path and query, e.g. `/v1/errors/recall`.
     pub path: String,
@@ -44,6 +44,16 @@ impl ApiCall {
     pub fn once(mut self) -> Self {
         self.idempotency_key = Some(uuid::Uuid::new_v4().to_string());
         self
+    }
+
+    /// A DELETE of `path`.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self {
+            method: Method::DELETE,
+            path: path.into(),
+            body: None,
+            idempotency_key: None,
+        }
     }
 
     /// A GET of `path`.
@@ -157,8 +167,12 @@ impl RemoteApi {
     pub fn call(&self, call: &ApiCall) -> Result<Value, ApiFailure> {
         let url = format!("{}{}", self.base, call.path);
         let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
-        let response = if call.method == Method::GET {
-            let mut request = self.agent.get(&url);
+        let response = if call.method == Method::GET || call.method == Method::DELETE {
+            let mut request = if call.method == Method::DELETE {
+                self.agent.delete(&url)
+            } else {
+                self.agent.get(&url)
+            };
             if let Some(auth) = &auth {
                 request = request.header("Authorization", auth);
             }

@@ -5,6 +5,7 @@
 
 mod batch;
 mod cascade;
+mod cli;
 mod decay;
 mod http;
 mod library;
