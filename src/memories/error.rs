@@ -13,6 +13,10 @@ pub enum MemoriesError {
     /// three are not told apart).
     #[error("no memory {0} is visible to this caller")]
     UnknownMemory(String),
+    /// The caller may read the memory but not change it: a key bound to an agent changes
+    /// and deletes only that agent's memories (the agentless ones are an admin's to change).
+    #[error("memory {0} is not this agent's: only its agent or an admin may change or delete it")]
+    NotOwner(String),
     /// No such session.
     #[error("no session {0}")]
     UnknownSession(String),
@@ -50,6 +54,7 @@ impl MemoriesError {
             Self::UnknownMemory(_)
             | Self::UnknownSession(_)
             | Self::UnknownGroup(_)
+            | Self::NotOwner(_)
             | Self::InvalidInput(_) => true,
             Self::Store(error) => error.is_caller_fault(),
             Self::Embed(_) | Self::Corrupt { .. } | Self::Task(_) => false,

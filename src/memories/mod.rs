@@ -18,9 +18,10 @@
 //! - `memory_relationships`, `memory_sessions`, `memory_groups`, `memory_group_members`:
 //!   records with ids derived from what they join, so adding one twice changes nothing.
 //!
-//! Who sees what: a memory with an `agent_id` is that agent's; one without is everyone's.
-//! Every read takes the viewer (`None` for an admin) and answers another agent's memory
-//! exactly as one that does not exist.
+//! Who sees what: a memory with an `agent_id` is that agent's; one without is everyone's to
+//! read. Every call takes the viewer (`None` for an admin) and answers another agent's memory
+//! exactly as one that does not exist; an agent updates and deletes only its own memories
+//! (so a cascade never reaches another agent's memory but through an admin's hands).
 
 mod error;
 mod record;
@@ -528,6 +529,9 @@ impl Memories {
             if !sees(viewer, &old) || !alive(&old, now) {
                 return Err(MemoriesError::UnknownMemory(id.to_string()));
             }
+            if !owns(viewer, &old) {
+                return Err(MemoriesError::NotOwner(id.to_string()));
+            }
             if let Some(expected) = update.expected_version
                 && expected != version
             {
@@ -631,7 +635,10 @@ impl Memories {
         id: PointId,
         cascade: bool,
     ) -> Result<Deletion> {
-        self.visible(viewer, id, self.now())?;
+        let (record, _) = self.visible(viewer, id, self.now())?;
+        if !owns(viewer, &record) {
+            return Err(MemoriesError::NotOwner(id.to_string()));
+        }
         let intent = DeletionIntent {
             root: id,
             cascade,
@@ -1431,6 +1438,11 @@ fn sees(viewer: Option<&str>, record: &MemoryRecord) -> bool {
         (None, _) | (_, None) => true,
         (Some(viewer), Some(owner)) => viewer == owner,
     }
+}
+
+/// Whether `viewer` (`None`: an admin) may change or delete `record`: its own only.
+fn owns(viewer: Option<&str>, record: &MemoryRecord) -> bool {
+    viewer.is_none() || viewer == record.agent_id.as_deref()
 }
 
 fn alive(record: &MemoryRecord, now: i64) -> bool {

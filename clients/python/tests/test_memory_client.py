@@ -200,6 +200,10 @@ def test_errors_are_typed_and_agents_are_isolated(server):
     public = admin.add_memory("Office hours are 9 to 5", memory_tier="long")
     assert alpha.get_memory(public["id"])["id"] == public["id"]
     with pytest.raises(Forbidden):
+        alpha.update_memory(public["id"], {"importance": 0.1})
+    with pytest.raises(Forbidden):
+        alpha.delete_memory(public["id"])
+    with pytest.raises(Forbidden):
         alpha.reset_circuit_breaker()
     with pytest.raises(NotFound):
         admin.get_memory("00000000-0000-0000-0000-000000000009")

@@ -4,8 +4,9 @@
 //!
 //! Identity comes from the key: a key bound to an agent stores memories as that agent
 //! (naming another `agent_id` is 403) and sees its own memories and those of no agent;
-//! another agent's memory is answered 404, exactly as one that does not exist. Admin keys
-//! see everything.
+//! another agent's memory is answered 404, exactly as one that does not exist. It updates
+//! and deletes only its own (an agentless memory is 403 for it). Admin keys see and change
+//! everything.
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -631,6 +632,7 @@ pub async fn get_memory(
     request_body(content = UpdateMemoryRequest, example = json!({"importance": 0.9, "memory_tier": "long", "expected_version": 1})),
     responses(
         (status = 200, description = "The new version", body = Memory),
+        (status = 403, description = "A key bound to an agent and a memory that is not that agent's (forbidden)", body = super::super::error::ApiErrorBody),
         (status = 404, description = "No memory with this id that the caller may see (not_found)", body = super::super::error::ApiErrorBody),
         (status = 409, description = "expected_version is not the current version (conflict, with current_version)", body = super::super::error::ApiErrorBody),
     )
@@ -668,6 +670,7 @@ pub async fn update_memory(
     params(IdPath, DeleteQuery),
     responses(
         (status = 200, description = "What was removed", body = Deletion),
+        (status = 403, description = "A key bound to an agent and a memory that is not that agent's (forbidden)", body = super::super::error::ApiErrorBody),
         (status = 404, description = "No memory with this id that the caller may see (not_found)", body = super::super::error::ApiErrorBody),
     )
 )]

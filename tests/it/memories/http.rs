@@ -309,6 +309,25 @@ fn keys_bound_to_agents_never_see_each_others_memories() {
             "{path}"
         );
     }
+    // Beta reads the agentless memory but changes and deletes only its own.
+    for (method, body) in [
+        ("PATCH", Some(json!({"importance": 0.1}))),
+        ("DELETE", None),
+    ] {
+        let public = s.send_as(
+            method,
+            &format!("/v1/memories/{public_id}"),
+            body.clone(),
+            BETA,
+        );
+        assert_eq!(
+            (public.status, public.code()),
+            (403, "forbidden"),
+            "{method}"
+        );
+        let secret = s.send_as(method, &format!("/v1/memories/{secret_id}"), body, BETA);
+        assert_eq!(secret.status, 404, "{method}");
+    }
     let alpha_sees = s.send_as(
         "POST",
         "/v1/memories/search",

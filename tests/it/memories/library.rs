@@ -136,6 +136,25 @@ fn add_get_update_history_and_conflicts() {
         .add_memory(input("Office hours are 9 to 5"), None)
         .expect("add");
     assert!(m.get_memory(Some("reader"), public.id).is_ok());
+    // Readable by every agent, changed only by an admin; an agent's own, by the agent.
+    assert!(matches!(
+        m.update_memory(Some("reader"), public.id, MemoryUpdate::default()),
+        Err(MemoriesError::NotOwner(_))
+    ));
+    assert!(matches!(
+        m.delete_memory(Some("reader"), public.id, true),
+        Err(MemoriesError::NotOwner(_))
+    ));
+    assert!(matches!(
+        m.delete_memory(Some("reader"), stored.id, true),
+        Err(MemoriesError::UnknownMemory(_))
+    ));
+    assert_eq!(
+        m.update_memory(Some("writer"), stored.id, MemoryUpdate::default())
+            .expect("its own")
+            .version,
+        4
+    );
 }
 
 #[test]

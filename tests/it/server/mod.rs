@@ -201,7 +201,8 @@ impl TestServer {
         Self::answer(request.call())
     }
 
-    /// A GET, or a POST with a JSON body, sent with `key` (and not the server's own).
+    /// A GET or DELETE, or a POST or PATCH with a JSON body, sent with `key` (and not the
+    /// server's own).
     pub fn send_as(&self, method: &str, path: &str, body: Option<Value>, key: &str) -> Answer {
         let url = format!("{}{path}", self.base);
         let authorization = format!("Bearer {key}");
@@ -212,12 +213,21 @@ impl TestServer {
                     .header("Authorization", authorization)
                     .call(),
             ),
-            (_, body) => Self::answer(
+            ("DELETE", _) => Self::answer(
                 self.agent
-                    .post(url)
-                    .content_type("application/json")
+                    .delete(url)
                     .header("Authorization", authorization)
-                    .send(body.unwrap_or(Value::Null).to_string().as_bytes()),
+                    .call(),
+            ),
+            (method, body) => Self::answer(
+                if method == "PATCH" {
+                    self.agent.patch(url)
+                } else {
+                    self.agent.post(url)
+                }
+                .content_type("application/json")
+                .header("Authorization", authorization)
+                .send(body.unwrap_or(Value::Null).to_string().as_bytes()),
             ),
         }
     }
