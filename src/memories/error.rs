@@ -17,6 +17,10 @@ pub enum MemoriesError {
     /// and deletes only that agent's memories (the agentless ones are an admin's to change).
     #[error("memory {0} is not this agent's: only its agent or an admin may change or delete it")]
     NotOwner(String),
+    /// The caller may read the session but not end it: a key bound to an agent ends only
+    /// the sessions that agent opened.
+    #[error("session {0} was not opened by this agent: only its agent or an admin may end it")]
+    NotSessionOwner(String),
     /// No such session.
     #[error("no session {0}")]
     UnknownSession(String),
@@ -55,6 +59,7 @@ impl MemoriesError {
             | Self::UnknownSession(_)
             | Self::UnknownGroup(_)
             | Self::NotOwner(_)
+            | Self::NotSessionOwner(_)
             | Self::InvalidInput(_) => true,
             Self::Store(error) => error.is_caller_fault(),
             Self::Embed(_) | Self::Corrupt { .. } | Self::Task(_) => false,

@@ -1270,9 +1270,13 @@ impl Memories {
         Ok(found)
     }
 
-    /// Ends a session; ending it again keeps the first end time.
+    /// Ends a session (an agent ends only the sessions it opened); ending it again keeps the
+    /// first end time.
     pub fn end_session(&self, viewer: Option<&str>, id: PointId) -> Result<Session> {
-        self.get_session(viewer, id)?;
+        let found = self.get_session(viewer, id)?;
+        if viewer.is_some() && found.agent_id.as_deref() != viewer {
+            return Err(MemoriesError::NotSessionOwner(id.to_string()));
+        }
         let mut patch = Payload::new();
         patch.insert("ended_at".into(), Value::from(self.now()));
         self.sessions.set_payload_if(

@@ -342,7 +342,9 @@ impl From<MemoriesError> for ApiError {
             | MemoriesError::UnknownSession(_)
             | MemoriesError::UnknownGroup(_) => Self::not_found(error.to_string()),
             MemoriesError::InvalidInput(message) => Self::invalid(message),
-            MemoriesError::NotOwner(_) => Self::forbidden(error.to_string()),
+            MemoriesError::NotOwner(_) | MemoriesError::NotSessionOwner(_) => {
+                Self::forbidden(error.to_string())
+            }
             MemoriesError::Store(error) => error.into(),
             other => {
                 tracing::error!("memories: {other}");

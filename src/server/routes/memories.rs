@@ -1016,6 +1016,7 @@ pub async fn get_session(
     params(IdPath),
     responses(
         (status = 200, description = "The ended session", body = Session),
+        (status = 403, description = "A key bound to an agent and a session it did not open (forbidden)", body = super::super::error::ApiErrorBody),
         (status = 404, description = "No session with this id that the caller opened (not_found)", body = super::super::error::ApiErrorBody),
     )
 )]

@@ -402,6 +402,20 @@ fn children_relationships_sessions_and_groups() {
     let active = m.list_sessions(None, None, true, 10).expect("active");
     assert_eq!(active.iter().map(|s| s.id).collect::<Vec<_>>(), [other.id]);
     assert!(m.get_session(Some("critic"), session.id).is_err());
+    // An admin's (agentless) session: every agent sees it, only an admin ends it.
+    let shared = m
+        .create_session(None, "user-42", "standup", None, None)
+        .expect("session");
+    assert!(m.get_session(Some("critic"), shared.id).is_ok());
+    assert!(matches!(
+        m.end_session(Some("critic"), shared.id),
+        Err(MemoriesError::NotSessionOwner(_))
+    ));
+    assert_eq!(
+        m.get_session(None, shared.id).expect("read").ended_at,
+        None,
+        "nothing changed"
+    );
 
     // Batch get: input order, None for the missing.
     let got = m
