@@ -1396,7 +1396,8 @@ impl Memories {
     }
 
     /// `get_memories_by_group(group_id)`: the group and its members the viewer may see,
-    /// oldest membership first (at most [`MAX_LIST`]).
+    /// oldest membership first (at most [`MAX_LIST`]; memberships added in the same
+    /// millisecond come in no defined order).
     pub fn get_memories_by_group(
         &self,
         viewer: Option<&str>,

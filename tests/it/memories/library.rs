@@ -355,7 +355,11 @@ fn children_relationships_sessions_and_groups() {
     let group = m
         .create_context_group("release", Some("what we know"), None)
         .expect("group");
+    // Memberships are ordered by the time they were added: the frozen clock moves
+    // between the two, as a real one would (equal times have no defined order).
+    lib.at_hours(3.0);
     m.add_to_group(None, b, group.id).expect("member");
+    lib.at_hours(3.5);
     m.add_to_group(None, a, group.id).expect("member");
     let members = m.add_to_group(None, b, group.id).expect("again");
     let ids: Vec<_> = members.memories.iter().map(|x| x.id).collect();
