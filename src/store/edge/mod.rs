@@ -393,7 +393,7 @@ impl EdgeCollection {
         spec.check_compatible(&stored)?;
         let shard_dir = dir.join(SHARD_DIR);
         prune_edge_wal(&shard_dir.join("wal"))?;
-        let shard = EdgeShard::load(&shard_dir, None).map_err(edge_error)?;
+        let shard = load_shard(&shard_dir)?;
         check_shard_config(&shard, &stored)?;
         let (oplog, pending) = OpLog::open(&dir.join(OPLOG_FILE), options.sync_writes)?;
         let keyword = KeywordEncoder::new(&stored.keyword)?;
@@ -1206,6 +1206,30 @@ fn allocated(metadata: &std::fs::Metadata) -> u64 {
 #[cfg(not(unix))]
 fn allocated(metadata: &std::fs::Metadata) -> u64 {
     metadata.len()
+}
+
+/// Loads a shard, waiting out a lock on its WAL directory that a child process holds for a
+/// moment: qdrant-edge locks the directory with `flock`, and a process that forks (any
+/// thread spawning a subprocess) shares the lock of every file the parent has open until the
+/// child execs, which closes them (`O_CLOEXEC`). A shard closed just before (as a collection
+/// is, between its creation and its first open) can so stay locked for the few milliseconds
+/// between a fork and its exec. Another engram process holding the directory is kept out by
+/// the data directory's own lock before any shard is opened, so a held WAL here is only ever
+/// this.
+fn load_shard(shard_dir: &Path) -> Result<EdgeShard> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match EdgeShard::load(shard_dir, None) {
+            Ok(shard) => return Ok(shard),
+            Err(error)
+                if error.to_string().contains("WouldBlock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(error) => return Err(edge_error(error)),
+        }
+    }
 }
 
 fn edge_error(error: qdrant_edge::OperationError) -> StoreError {

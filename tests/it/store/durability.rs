@@ -325,3 +325,37 @@ fn disk_figures_count_allocated_bytes_not_sparse_file_sizes() {
         "{reported} bytes reported for one point ({apparent} apparent)"
     );
 }
+
+#[test]
+fn a_shard_whose_wal_a_forked_child_still_locks_opens_once_the_lock_goes() {
+    // What a fork does to a collection created a moment before: the child shares the lock
+    // qdrant-edge holds on the shard's WAL directory until it execs. Held here by another
+    // open of the directory, released after 150 ms.
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open_edge(dir.path()).expect("store");
+        store.collection(&spec()).expect("collection");
+    }
+    let wal = dir
+        .path()
+        .join("collections")
+        .join(spec().name)
+        .join("shard")
+        .join("wal");
+    let held = std::fs::File::open(&wal).expect("the WAL directory");
+    held.try_lock().expect("nobody holds it now");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        drop(held);
+    });
+    let started = Instant::now();
+    let store = Store::open_edge(dir.path()).expect("store");
+    store
+        .collection(&spec())
+        .expect("opens once the lock is released");
+    release.join().expect("release");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(100),
+        "it waited for the lock"
+    );
+}
