@@ -44,6 +44,10 @@
 //! long_half_life_hours = 2160
 //! short_ttl_hours = 24              # a short-term memory expires this long after its last
 //!                                   # touch unless reinforced or promoted (default 24)
+//!
+//! [swarm]                           # swarm memory (swarm/)
+//! retention_hours = { session = 24, neural = 720 }  # per category: an entry expires this
+//!                                   # long after its last write (default: session = 24)
 //! ```
 
 use std::collections::BTreeMap;
@@ -86,6 +90,7 @@ struct FileConfig {
     model: Option<FileModel>,
     server: Option<FileServer>,
     memories: Option<crate::memories::Scoring>,
+    swarm: Option<crate::swarm::SwarmSettings>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,6 +278,8 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// General memory's retrieval score and short-term expiry (`[memories]`).
     pub memories: crate::memories::Scoring,
+    /// Swarm memory's retention per category (`[swarm]`).
+    pub swarm: crate::swarm::SwarmSettings,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -415,12 +422,15 @@ impl Config {
         .map_err(invalid)?;
         let memories = file.memories.unwrap_or_default();
         memories.validate().map_err(invalid)?;
+        let swarm = file.swarm.unwrap_or_default();
+        swarm.validate().map_err(invalid)?;
         Ok(Self {
             store,
             model,
             server,
             lock_timeout,
             memories,
+            swarm,
             file: path,
         })
     }

@@ -21,6 +21,7 @@ use crate::specialists::{
 };
 use crate::store::coord::Leases;
 use crate::store::{Payload, PointId, Store, StoreError};
+use crate::swarm::{Swarm, SwarmError, SwarmSettings};
 
 /// Why engram could not open.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,10 @@ pub struct Engram {
     memories: Arc<std::sync::OnceLock<Memories>>,
     /// General memory's scoring (`[memories]` of the configuration).
     scoring: Scoring,
+    /// Opened on first use, like specialists.
+    swarm: Arc<std::sync::OnceLock<Swarm>>,
+    /// Swarm memory's settings (`[swarm]` of the configuration).
+    swarm_settings: SwarmSettings,
 }
 
 impl std::fmt::Debug for Engram {
@@ -82,7 +87,15 @@ impl Engram {
         let embedder =
             SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
         Ok(Self::with(open_store(config)?, Arc::new(embedder))?
-            .with_scoring(config.memories.clone()))
+            .with_scoring(config.memories.clone())
+            .with_swarm_settings(config.swarm.clone()))
+    }
+
+    /// The same engram with swarm memory's retention set by `settings` (before its first
+    /// use).
+    pub fn with_swarm_settings(mut self, settings: SwarmSettings) -> Self {
+        self.swarm_settings = settings;
+        self
     }
 
     /// The same engram with general memory scored by `scoring` (before its first use).
@@ -104,6 +117,8 @@ impl Engram {
             agents: Arc::new(std::sync::OnceLock::new()),
             memories: Arc::new(std::sync::OnceLock::new()),
             scoring: Scoring::default(),
+            swarm: Arc::new(std::sync::OnceLock::new()),
+            swarm_settings: SwarmSettings::default(),
         })
     }
 
@@ -148,6 +163,18 @@ impl Engram {
         self.memories
             .get()
             .ok_or_else(|| MemoriesError::Task("general memory did not open".into()))
+    }
+
+    /// The blocking API of swarm memory (its collections open on the first call).
+    pub fn swarm(&self) -> Result<&Swarm, SwarmError> {
+        if let Some(swarm) = self.swarm.get() {
+            return Ok(swarm);
+        }
+        let opened = Swarm::new(self.memory.store(), self.swarm_settings.clone())?;
+        let _ = self.swarm.set(opened);
+        self.swarm
+            .get()
+            .ok_or_else(|| SwarmError::Task("swarm memory did not open".into()))
     }
 
     async fn specialist<T, F>(&self, work: F) -> Result<T, SpecialistError>

@@ -44,6 +44,7 @@ pub mod paths;
 pub mod server;
 pub mod specialists;
 pub mod store;
+pub mod swarm;
 pub mod text;
 
 pub use config::Config;

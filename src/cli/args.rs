@@ -191,6 +191,12 @@ pub enum Command {
         #[command(subcommand)]
         command: MemoriesCommand,
     },
+    /// Swarm memory: keyed state with expiry and conflict policies, and the coordination
+    /// event feed (JSON out; locks and the event stream are the HTTP API's).
+    Swarm {
+        #[command(subcommand)]
+        command: SwarmCommand,
+    },
     /// Council specialists' memory: sessions, concerns, outcomes, and the context each
     /// specialist gets in its prompt.
     Specialists {
@@ -662,6 +668,66 @@ pub enum EpisodeCommand {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `engram swarm …`: every command prints JSON (the API's shapes).
+#[derive(Debug, Subcommand)]
+pub enum SwarmCommand {
+    /// Write a key: `reject` (default) creates it, or updates it at --expected-version;
+    /// `last_write_wins` overwrites unless a later write is stored; `merge` applies the
+    /// value as a JSON merge patch.
+    Put {
+        /// `{category}/{subcategory}/{identifier}` (categories swarm, agent, session,
+        /// global, neural).
+        key: String,
+        /// The value, as JSON (`'{"leader": "planner"}'`, `42`, `'"text"'`).
+        value: String,
+        /// reject, last_write_wins or merge.
+        #[arg(long, default_value = "reject")]
+        policy: String,
+        /// The version the write is based on (reject).
+        #[arg(long)]
+        expected_version: Option<u64>,
+        /// Milliseconds until the key expires.
+        #[arg(long)]
+        ttl_ms: Option<u64>,
+    },
+    /// A key's live entry (exit 2 when there is none).
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Live entries under a prefix of whole segments (`swarm/prod`), a page at a time.
+    List {
+        /// The prefix.
+        prefix: String,
+        /// Entries per page (1 to 1000).
+        #[arg(short, long, default_value_t = 100)]
+        limit: usize,
+        /// The `next` cursor of the previous page.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Delete a key.
+    Delete {
+        /// The key.
+        key: String,
+        /// Only at this version.
+        #[arg(long)]
+        expected_version: Option<u64>,
+    },
+    /// Coordination events after a cursor, in order.
+    Events {
+        /// The cursor: events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Only events about keys under this prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Events examined (1 to 1000).
+        #[arg(short, long, default_value_t = 100)]
+        limit: usize,
     },
 }
 

@@ -19,6 +19,7 @@ mod serve;
 mod session;
 mod specialists;
 mod stats;
+mod swarm;
 
 use std::process::ExitCode;
 
@@ -180,6 +181,16 @@ impl From<engram::memories::MemoriesError> for Failure {
     }
 }
 
+impl From<engram::swarm::SwarmError> for Failure {
+    fn from(error: engram::swarm::SwarmError) -> Self {
+        use engram::swarm::SwarmError;
+        match error {
+            SwarmError::Store(error) => error.into(),
+            other => Self::classified(other.is_caller_fault(), other),
+        }
+    }
+}
+
 impl From<engram::specialists::SpecialistError> for Failure {
     fn from(error: engram::specialists::SpecialistError) -> Self {
         use engram::specialists::SpecialistError;
@@ -268,6 +279,7 @@ pub fn run() -> ExitCode {
         Command::Agents { command } => agents::run(&cli, command, &mut out),
         Command::Specialists { command } => specialists::run(&cli, command, &mut out),
         Command::Memories { command } => memories::run(&cli, command, &mut out),
+        Command::Swarm { command } => swarm::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),

@@ -136,6 +136,7 @@ impl ServerClient {
         let call = match (method, body) {
             ("GET", _) => ApiCall::get(path),
             ("DELETE", _) => ApiCall::delete(path),
+            ("PUT", body) => ApiCall::put(path, body.unwrap_or(Value::Null)),
             (_, body) => ApiCall::post(path, body.unwrap_or(Value::Null)),
         };
         let base = self.remote.base();
@@ -628,6 +629,22 @@ impl Session {
     ) -> Result<T, Failure> {
         match self {
             Self::Local(engram) => Ok(local(engram.memories()?)?),
+            Self::Server(server) => server.call(method, path, body),
+        }
+    }
+}
+
+impl Session {
+    /// A swarm-memory call: on the data directory, or the same through the server.
+    pub fn swarm<T: DeserializeOwned>(
+        &self,
+        local: impl FnOnce(&engram::swarm::Swarm) -> Result<T, engram::swarm::SwarmError>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, Failure> {
+        match self {
+            Self::Local(engram) => Ok(local(engram.swarm()?)?),
             Self::Server(server) => server.call(method, path, body),
         }
     }

@@ -22,7 +22,7 @@ pub struct ApiCall {
     pub method: Method,
     /// The path and query, e.g. `/v1/errors/recall`.
     pub path: String,
-    /// The JSON body (POST only).
+    /// The JSON body (POST and PUT only).
     pub body: Option<Value>,
     /// Sent as `Idempotency-Key`, so that the call made again (after a lost answer, or at
     /// another server) happens once.
@@ -44,6 +44,14 @@ impl ApiCall {
     pub fn once(mut self) -> Self {
         self.idempotency_key = Some(uuid::Uuid::new_v4().to_string());
         self
+    }
+
+    /// A PUT of `body` to `path`.
+    pub fn put(path: impl Into<String>, body: Value) -> Self {
+        Self {
+            method: Method::PUT,
+            ..Self::post(path, body)
+        }
     }
 
     /// A DELETE of `path`.

@@ -14,6 +14,7 @@ use crate::memories::MemoriesError;
 use crate::memory::MemoryError;
 use crate::specialists::SpecialistError;
 use crate::store::StoreError;
+use crate::swarm::SwarmError;
 
 /// An error response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +305,58 @@ impl From<EpisodeError> for ApiError {
             other => {
                 tracing::error!("episodes: {other}");
                 Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<SwarmError> for ApiError {
+    fn from(error: SwarmError) -> Self {
+        let message = error.to_string();
+        match error {
+            SwarmError::InvalidKey(_) | SwarmError::InvalidInput(_) => Self::invalid(message),
+            SwarmError::Conflict { current, .. } => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                message,
+                "read the current entry (in `current`) and write again based on its version",
+            )
+            .with_detail("current_version", current.as_ref().map(|c| c.version))
+            .with_detail(
+                "current",
+                serde_json::to_value(current).unwrap_or(serde_json::Value::Null),
+            ),
+            SwarmError::Locked { expires_in_ms, .. } => Self {
+                retry_after: Some(expires_in_ms.div_ceil(1000).max(1)),
+                ..Self::new(
+                    StatusCode::LOCKED,
+                    "locked",
+                    message,
+                    "wait until the holder releases the lock or it lapses, or take the lock \
+                     yourself (POST /v1/swarm/locks with wait_ms)",
+                )
+                .with_detail("expires_in_ms", expires_in_ms)
+            },
+            SwarmError::ReadLockCannotWrite(_) => Self::new(
+                StatusCode::CONFLICT,
+                "read_lock_cannot_write",
+                message,
+                "release the read lock and take a write or exclusive lock to write",
+            ),
+            SwarmError::NotOwner { .. } => Self::forbidden(message),
+            SwarmError::Contended(_) => Self {
+                retry_after: Some(1),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    message,
+                    "retry after a second; many writers are racing on this key",
+                )
+            },
+            SwarmError::Store(error) => error.into(),
+            SwarmError::Task(_) => {
+                tracing::error!("swarm: {message}");
+                Self::internal(message)
             }
         }
     }

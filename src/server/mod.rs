@@ -177,7 +177,9 @@ async fn wrong_method() -> ApiError {
 /// The application's routes with their OpenAPI document: every route is registered through
 /// its `#[utoipa::path]` annotation, so the document and the router cannot disagree.
 fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use routes::{agents, episodes, extract, knowledge, leases, memories, memory, specialists};
+    use routes::{
+        agents, episodes, extract, knowledge, leases, memories, memory, specialists, swarm,
+    };
     use utoipa::OpenApi as _;
     use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -245,6 +247,13 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(memories::add_to_group, memories::group_members))
         .routes(routes!(memories::circuit_breaker))
         .routes(routes!(memories::reset_circuit_breaker))
+        .routes(routes!(swarm::put, swarm::get, swarm::delete))
+        .routes(routes!(swarm::list))
+        .routes(routes!(swarm::lock))
+        .routes(routes!(swarm::renew))
+        .routes(routes!(swarm::unlock))
+        .routes(routes!(swarm::events, swarm::publish))
+        .routes(routes!(swarm::stream))
         .routes(routes!(memory::stats))
 }
 

@@ -34,6 +34,7 @@ use super::error::ApiErrorBody;
         (name = "memories", description = "General memory: memories with tiers, importance, versions, decay and reinforcement; parent/child, relationships, sessions, context groups, batches; the store's circuit breaker"),
         (name = "agents", description = "Agent memory: private learnings, the workspace's shared pool, promotion with a ledger, cross-pollination and expertise"),
         (name = "specialists", description = "Specialist memory: sessions, concerns, outcomes and prompt context per council specialist"),
+        (name = "swarm", description = "Swarm memory: keyed state with expiry, locks with fencing, conflict policies; the coordination event feed and its stream"),
         (name = "leases", description = "Leases with fencing, shared by every engram on one store"),
         (name = "service", description = "Health, metrics and this document"),
     )
@@ -90,12 +91,24 @@ const LINKS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Path parameters are required (OpenAPI 3.1 §4.8.12.1); a parameter whose schema comes
-/// from `schema_with` loses that flag in utoipa's derive.
+/// Query parameters without a default, by operation: a parameter whose schema comes from
+/// `schema_with` loses its required flag in utoipa's derive (`#[param(required)]` too).
+const REQUIRED_QUERY: &[(&str, &str)] = &[
+    ("getSwarmEntry", "key"),
+    ("deleteSwarmEntry", "key"),
+    ("listSwarmEntries", "prefix"),
+];
+
+/// Path parameters are required (OpenAPI 3.1 §4.8.12.1), and so are the query parameters of
+/// [`REQUIRED_QUERY`]; a parameter whose schema comes from `schema_with` loses that flag in
+/// utoipa's derive.
 fn require_path_parameters(operation: &mut Operation) {
+    let id = operation.operation_id.clone().unwrap_or_default();
     for parameter in operation.parameters.iter_mut().flatten() {
         if let RefOr::T(parameter) = parameter
-            && parameter.parameter_in == ParameterIn::Path
+            && (parameter.parameter_in == ParameterIn::Path
+                || (parameter.parameter_in == ParameterIn::Query
+                    && REQUIRED_QUERY.contains(&(id.as_str(), parameter.name.as_str()))))
         {
             parameter.required = utoipa::openapi::Required::True;
         }

@@ -588,6 +588,68 @@ pub fn agents() -> RefOr<Schema> {
     }))
 }
 
+/// A swarm key's pattern: a category, then two or more non-empty segments without control
+/// characters (mirrors `swarm/key.rs`).
+const SWARM_KEY_PATTERN: &str =
+    "^(swarm|agent|session|global|neural)(/[^/\\x00-\\x1f\\x7f-\\x9f]+){2,}$";
+/// A listing prefix's pattern: a category and whole segments, a trailing `/` allowed.
+const SWARM_PREFIX_PATTERN: &str =
+    "^(swarm|agent|session|global|neural)(/[^/\\x00-\\x1f\\x7f-\\x9f]+)*/?$";
+
+fn swarm_key_value() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": crate::swarm::MAX_KEY_CHARS,
+        "pattern": SWARM_KEY_PATTERN,
+        "description": "{category}/{subcategory}/{identifier}: the category one of swarm, agent, session, global, neural; segments non-empty, without control characters; at most 255 characters.",
+    })
+}
+
+fn swarm_prefix_value() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": crate::swarm::MAX_KEY_CHARS,
+        "pattern": SWARM_PREFIX_PATTERN,
+        "description": "Whole leading segments of keys, starting with a category: swarm/prod lists swarm/prod/….",
+    })
+}
+
+/// A swarm key.
+pub fn swarm_key() -> RefOr<Schema> {
+    schema(swarm_key_value())
+}
+
+/// A swarm key, or null.
+pub fn optional_swarm_key() -> RefOr<Schema> {
+    schema(nullable(swarm_key_value()))
+}
+
+/// A prefix of swarm keys.
+pub fn swarm_prefix() -> RefOr<Schema> {
+    schema(swarm_prefix_value())
+}
+
+/// A version a write is based on, or null.
+pub fn optional_version() -> RefOr<Schema> {
+    schema(nullable(
+        json!({"type": "integer", "minimum": 0, "maximum": super::json::MAX_SAFE_INTEGER}),
+    ))
+}
+
+/// A swarm key's time to live, or null.
+pub fn optional_swarm_ttl() -> RefOr<Schema> {
+    schema(nullable(
+        json!({"type": "integer", "minimum": 1, "maximum": crate::swarm::MAX_TTL_MS}),
+    ))
+}
+
+/// The kinds of event a client may publish.
+pub fn publishable_event_kind() -> RefOr<Schema> {
+    schema(json!({"type": "string", "enum": ["knowledge_shared", "sync_complete"]}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ mod keyword;
 mod lock;
 mod remote;
 mod schema;
+mod typed;
 mod types;
 mod validate;
 
@@ -35,6 +36,7 @@ pub use schema::{
     CollectionSpec, DENSE_VECTOR, FieldIndex, FieldKind, KEYWORD_VECTOR, KeywordSettings,
     validate_name,
 };
+pub use typed::{from_payload, to_payload};
 pub use types::{
     Applied, CollectionInfo, Hit, MAX_LIMIT, Order, Payload, Point, PointId, Query, Record,
     SearchMode, SearchRequest, WriteMode,

@@ -17,3 +17,4 @@ mod scale_out;
 mod server;
 mod specialists;
 mod store;
+mod swarm;

@@ -23,6 +23,11 @@ pub mod memory;
     reason = "utoipa's path macro qualifies the parameter types it is given"
 )]
 pub mod specialists;
+#[expect(
+    unused_qualifications,
+    reason = "utoipa's path macro qualifies the parameter types it is given"
+)]
+pub mod swarm;
 
 use super::error::ApiError;
 use crate::memory::Language;

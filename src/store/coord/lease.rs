@@ -135,6 +135,18 @@ pub struct HolderView {
     pub expires_at: i64,
 }
 
+impl From<Holder> for HolderView {
+    fn from(h: Holder) -> Self {
+        Self {
+            owner: h.owner,
+            mode: h.mode,
+            epoch: h.epoch,
+            acquired_at: h.acquired_at,
+            expires_at: h.expires_at,
+        }
+    }
+}
+
 /// A lease as everybody may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LeaseState {
@@ -499,15 +511,25 @@ impl Leases {
                 .holders
                 .into_iter()
                 .filter(|h| h.expires_at > now)
-                .map(|h| HolderView {
-                    owner: h.owner,
-                    mode: h.mode,
-                    epoch: h.epoch,
-                    acquired_at: h.acquired_at,
-                    expires_at: h.expires_at,
-                })
+                .map(HolderView::from)
                 .collect(),
         }))
+    }
+
+    /// What `lease`'s holder looks like to others, if it holds the lease now;
+    /// [`StoreError::LeaseLost`] otherwise. Only `name`, `token` and `epoch` are read.
+    pub fn holder(&self, lease: &Lease) -> Result<HolderView> {
+        let (record, _) = self.held(lease, (self.now)())?;
+        record
+            .holders
+            .into_iter()
+            .find(|h| h.token == lease.token && h.epoch == lease.epoch)
+            .map(HolderView::from)
+            .ok_or_else(|| StoreError::LeaseLost {
+                lease: lease.name.clone(),
+                epoch: lease.epoch,
+                reason: "it was released or taken over".into(),
+            })
     }
 
     /// The lease record if `lease` still holds it at `now`, else [`StoreError::LeaseLost`].

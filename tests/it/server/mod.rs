@@ -201,7 +201,7 @@ impl TestServer {
         Self::answer(request.call())
     }
 
-    /// A GET or DELETE, or a POST or PATCH with a JSON body, sent with `key` (and not the
+    /// A GET or DELETE, or a POST, PUT or PATCH with a JSON body, sent with `key` (and not the
     /// server's own).
     pub fn send_as(&self, method: &str, path: &str, body: Option<Value>, key: &str) -> Answer {
         let url = format!("{}{path}", self.base);
@@ -220,10 +220,10 @@ impl TestServer {
                     .call(),
             ),
             (method, body) => Self::answer(
-                if method == "PATCH" {
-                    self.agent.patch(url)
-                } else {
-                    self.agent.post(url)
+                match method {
+                    "PATCH" => self.agent.patch(url),
+                    "PUT" => self.agent.put(url),
+                    _ => self.agent.post(url),
                 }
                 .content_type("application/json")
                 .header("Authorization", authorization)
@@ -285,6 +285,18 @@ impl TestServer {
             .agent
             .get(format!("{}{path}", self.base))
             .header("Authorization", authorization);
+        Self::answer(request.call())
+    }
+
+    /// `GET path` with extra headers, and the server's key if it has one.
+    pub fn get_headers(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(key) = &self.key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         Self::answer(request.call())
     }
 

@@ -97,7 +97,18 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
         &json!({}),
     );
     assert_eq!(promoted.status, 200, "{:?}", promoted.body);
+    // The swarm lock the lock examples act on: (token, epoch) while held.
+    let mut swarm_lock: Option<(Value, Value)> = None;
     for (method, template) in routes() {
+        if template == "/v1/events/stream" {
+            // A stream never ends: its status line and content type are what is checked.
+            let head = stream_head(&s.base, &template);
+            assert!(
+                head.starts_with("HTTP/1.1 200") && head.contains("text/event-stream"),
+                "{head}"
+            );
+            continue;
+        }
         let (method, template) = (method.as_str(), template.as_str());
         let operation = &doc["paths"][template][method.to_lowercase()];
         let path = if template.starts_with("/v1/agents/") || template.starts_with("/v1/workspaces/")
@@ -126,6 +137,16 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
             );
             let id = started.body["id"].as_str().expect("id").to_owned();
             template.replace("{id}", &id)
+        } else if template == "/v1/swarm/entry" && method != "PUT" {
+            // Read and deleted in either order: write it (again) first.
+            let entry = s.put(
+                "/v1/swarm/entry",
+                &json!({"key": "swarm/examples/entry", "value": 1, "policy": "last_write_wins"}),
+            );
+            assert_eq!(entry.status, 200, "{:?}", entry.body);
+            format!("{template}?key=swarm/examples/entry")
+        } else if template == "/v1/swarm/entries" {
+            format!("{template}?prefix=swarm/examples")
         } else {
             template
                 .replace("{name}", "examples")
@@ -133,7 +154,19 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
         };
         let mut example =
             operation["requestBody"]["content"]["application/json"]["example"].clone();
-        if example.get("token").is_some() {
+        if example.get("token").is_some() && template.starts_with("/v1/swarm/locks/") {
+            // Renewing and releasing need the token and epoch of a swarm lock held now.
+            let (token, epoch) = swarm_lock.get_or_insert_with(|| {
+                let granted = s.post(
+                    "/v1/swarm/locks",
+                    &json!({"key": example["key"], "kind": example["kind"], "ttl_ms": 60_000}),
+                );
+                assert_eq!(granted.status, 200, "{:?}", granted.body);
+                (granted.body["token"].clone(), granted.body["epoch"].clone())
+            });
+            example["token"] = token.clone();
+            example["epoch"] = epoch.clone();
+        } else if example.get("token").is_some() {
             // Renewing, releasing and writing need the token and epoch of a lease held now.
             let (token, epoch) = held.get_or_insert_with(|| {
                 let granted = s.post("/v1/leases/examples/acquire", &json!({"ttl_ms": 60_000}));
@@ -178,7 +211,11 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
         if template.ends_with("/acquire") {
             held = Some((answer.body["token"].clone(), answer.body["epoch"].clone()));
         }
-        if template.ends_with("/release") {
+        if template == "/v1/swarm/locks" {
+            swarm_lock = Some((answer.body["token"].clone(), answer.body["epoch"].clone()));
+        } else if template == "/v1/swarm/locks/release" {
+            swarm_lock = None;
+        } else if template.ends_with("/release") {
             held = None;
         }
         assert!(
@@ -196,4 +233,22 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
         text.contains("engram_collection_points{collection=\"code_patterns\"}"),
         "{text}"
     );
+}
+
+/// The status line and headers of a GET whose body never ends (a server-sent-event stream).
+fn stream_head(base: &str, path: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).expect("connect");
+    write!(socket, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("request");
+    let mut reader = BufReader::new(socket);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("header");
+        if line == "\r\n" || line.is_empty() {
+            return head;
+        }
+        head.push_str(&line);
+    }
 }

@@ -6,5 +6,5 @@ mod fixture;
 mod conformance;
 mod coordination;
 mod durability;
-mod reference;
+pub mod reference;
 mod remote;

@@ -1,0 +1,93 @@
+//! `engram swarm …` as an agent that shells out runs it: JSON out, on the data directory
+//! and through the server that holds it, with the same answers and exit codes.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::common::{engram_at, success_stdout};
+
+fn run(home: &Path, args: &[&str]) -> Value {
+    let output = engram_at(home).args(args).output().expect("run");
+    serde_json::from_str(&success_stdout(&output)).expect("JSON out")
+}
+
+fn exit_code(home: &Path, args: &[&str]) -> Option<i32> {
+    engram_at(home)
+        .args(args)
+        .output()
+        .expect("run")
+        .status
+        .code()
+}
+
+#[test]
+fn put_get_list_delete_and_events_locally_and_through_the_server() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let h = home.path();
+    let created = run(h, &["swarm", "put", "swarm/prod/plan", r#"{"step": 1}"#]);
+    assert_eq!(created["entry"]["version"], 1);
+    // A second create is a conflict: exit 2, nothing written.
+    assert_eq!(
+        exit_code(h, &["swarm", "put", "swarm/prod/plan", r#"{"step": 9}"#]),
+        Some(2)
+    );
+    let merged = run(
+        h,
+        &[
+            "swarm",
+            "put",
+            "swarm/prod/plan",
+            r#"{"owner": "planner"}"#,
+            "--policy",
+            "merge",
+        ],
+    );
+    assert_eq!(
+        merged["entry"]["value"],
+        json!({"step": 1, "owner": "planner"})
+    );
+    assert_eq!(
+        exit_code(h, &["swarm", "put", "swarm/prod/plan", "not json"]),
+        Some(2)
+    );
+    assert_eq!(exit_code(h, &["swarm", "get", "swarm/prod/none"]), Some(2));
+
+    // With a server holding the directory, the same commands go through it.
+    let mut serve = engram_at(h);
+    serve.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (mut server, _base, _log) = crate::common::serve(serve);
+    let read = run(h, &["swarm", "get", "swarm/prod/plan"]);
+    assert_eq!(read["version"], 2);
+    let updated = run(
+        h,
+        &[
+            "swarm",
+            "put",
+            "swarm/prod/plan",
+            r#"{"step": 2}"#,
+            "--expected-version",
+            "2",
+        ],
+    );
+    assert_eq!(updated["entry"]["version"], 3);
+    assert_eq!(exit_code(h, &["swarm", "get", "swarm/prod/none"]), Some(2));
+    let page = run(h, &["swarm", "list", "swarm/prod", "-l", "10"]);
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(1));
+    let deleted = run(
+        h,
+        &[
+            "swarm",
+            "delete",
+            "swarm/prod/plan",
+            "--expected-version",
+            "3",
+        ],
+    );
+    assert_eq!(deleted["deleted"], true);
+    let events = run(h, &["swarm", "events", "--prefix", "swarm/prod"]);
+    assert_eq!(events["cursor"], 4);
+    assert_eq!(events["events"][3]["data"]["deleted"], true);
+    server.kill().expect("stop");
+    server.wait().expect("reaped");
+}

@@ -1,0 +1,309 @@
+//! Swarm memory over HTTP: keys, conflicts (409 with the current entry), locks (423 for
+//! others, the holder's token in the body or headers), agent keys, the event feed, and a
+//! server-sent-event consumer whose connection is cut and resumes with `Last-Event-ID`,
+//! receiving every event once, in order.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::server::TestServer;
+
+const ADMIN: &str = "admin-key-0123456789";
+const ALPHA: &str = "alpha-key-0123456789";
+
+#[test]
+fn keys_conflicts_locks_and_the_event_feed() {
+    let s = TestServer::start();
+    let key = "swarm/prod/plan";
+    let created = s.put(
+        "/v1/swarm/entry",
+        &json!({"key": key, "value": {"step": 1}, "ttl_ms": 3_600_000}),
+    );
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(created.body["applied"], true);
+    assert_eq!(created.body["entry"]["version"], 1);
+    assert_eq!(created.body["entry"]["category"], "swarm");
+    let read = s.get(&format!("/v1/swarm/entry?key={key}"));
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["value"], json!({"step": 1}));
+    assert_eq!(s.get("/v1/swarm/entry?key=swarm/prod/none").status, 404);
+
+    // reject: a stale version is 409 with what is stored.
+    let stale = s.put(
+        "/v1/swarm/entry",
+        &json!({"key": key, "value": {"step": 2}, "expected_version": 0}),
+    );
+    assert_eq!(stale.status, 409);
+    assert_eq!(stale.code(), "conflict");
+    assert_eq!(stale.body["error"]["current_version"], 1);
+    assert_eq!(stale.body["error"]["current"]["value"], json!({"step": 1}));
+    let merged = s.put(
+        "/v1/swarm/entry",
+        &json!({"key": key, "value": {"owner": "planner"}, "policy": "merge"}),
+    );
+    assert_eq!(
+        merged.body["entry"]["value"],
+        json!({"step": 1, "owner": "planner"})
+    );
+
+    // Bad keys are 422 and name the rule.
+    let bad = s.put(
+        "/v1/swarm/entry",
+        &json!({"key": "team/prod/plan", "value": 1}),
+    );
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("category"),
+        "{:?}",
+        bad.body
+    );
+
+    // A write lock: others get 423 with Retry-After; the holder writes with its token.
+    let lock = s.post(
+        "/v1/swarm/locks",
+        &json!({"key": key, "kind": "write", "ttl_ms": 30_000, "owner": "w1"}),
+    );
+    assert_eq!(lock.status, 200, "{:?}", lock.body);
+    let (token, epoch) = (
+        lock.body["token"].as_str().expect("token").to_owned(),
+        lock.body["epoch"].as_u64().expect("epoch"),
+    );
+    let locked = s.put(
+        "/v1/swarm/entry",
+        &json!({"key": key, "value": 9, "policy": "last_write_wins"}),
+    );
+    assert_eq!(locked.status, 423, "{:?}", locked.body);
+    assert_eq!(locked.code(), "locked");
+    assert!(locked.retry_after.is_some());
+    let held = s.put(
+        "/v1/swarm/entry",
+        &json!({"key": key, "value": {"step": 3}, "policy": "last_write_wins", "lock": {"token": token, "epoch": epoch}}),
+    );
+    assert_eq!(held.status, 200, "{:?}", held.body);
+    assert_eq!(s.delete(&format!("/v1/swarm/entry?key={key}")).status, 423);
+    let renewed = s.post(
+        "/v1/swarm/locks/renew",
+        &json!({"key": key, "kind": "write", "token": token, "epoch": epoch, "ttl_ms": 60_000}),
+    );
+    assert_eq!(renewed.status, 200, "{:?}", renewed.body);
+    let released = s.post(
+        "/v1/swarm/locks/release",
+        &json!({"key": key, "kind": "write", "token": token, "epoch": epoch}),
+    );
+    assert_eq!(released.body["released"], true);
+    let deleted = s.delete(&format!("/v1/swarm/entry?key={key}&expected_version=3"));
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    assert_eq!(deleted.body["deleted"], true);
+
+    // An exclusive lock keeps readers out; the holder reads with the Lock-* headers.
+    s.put(
+        "/v1/swarm/entry",
+        &json!({"key": "swarm/prod/secret", "value": "s"}),
+    );
+    let x = s.post(
+        "/v1/swarm/locks",
+        &json!({"key": "swarm/prod/secret", "kind": "exclusive", "ttl_ms": 30_000}),
+    );
+    assert_eq!(s.get("/v1/swarm/entry?key=swarm/prod/secret").status, 423);
+    let epoch = x.body["epoch"].to_string();
+    let holder = s.get_headers(
+        "/v1/swarm/entry?key=swarm/prod/secret",
+        &[
+            ("Lock-Token", x.body["token"].as_str().expect("token")),
+            ("Lock-Epoch", &epoch),
+        ],
+    );
+    assert_eq!(holder.status, 200, "{:?}", holder.body);
+
+    // Listing and the feed.
+    let page = s.get("/v1/swarm/entries?prefix=swarm/prod&limit=10");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body["entries"].as_array().map(Vec::len), Some(1));
+    let published = s.post(
+        "/v1/events",
+        &json!({"kind": "knowledge_shared", "key": "global/knowledge/x", "data": {"tip": "batch"}}),
+    );
+    assert_eq!(published.status, 200, "{:?}", published.body);
+    let feed = s.get("/v1/events?after=0&limit=100");
+    let kinds: Vec<_> = feed.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "memory_updated",
+            "memory_updated",
+            "lock_acquired",
+            "memory_updated",
+            "lock_released",
+            "memory_updated",
+            "memory_updated",
+            "lock_acquired",
+            "knowledge_shared"
+        ]
+    );
+    assert_eq!(feed.body["cursor"], 9);
+    let filtered = s.get("/v1/events?after=0&prefix=global");
+    assert_eq!(filtered.body["events"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        s.post("/v1/events", &json!({"kind": "memory_updated"}))
+            .status,
+        422
+    );
+}
+
+#[test]
+fn a_key_bound_to_an_agent_writes_only_its_own_agent_keys() {
+    let s = TestServer::with(|c| {
+        c.api_keys = vec![ADMIN.to_owned()];
+        c.agent_keys = [("alpha".to_owned(), ALPHA.to_owned())].into();
+    });
+    let own = s.send_as(
+        "PUT",
+        "/v1/swarm/entry",
+        Some(json!({"key": "agent/alpha/state", "value": {"status": "idle"}})),
+        ALPHA,
+    );
+    assert_eq!(own.status, 200, "{:?}", own.body);
+    assert_eq!(own.body["entry"]["agent_id"], "alpha");
+    let other = s.send_as(
+        "PUT",
+        "/v1/swarm/entry",
+        Some(json!({"key": "agent/beta/state", "value": {"status": "spoofed"}})),
+        ALPHA,
+    );
+    assert_eq!(other.status, 403, "{:?}", other.body);
+    assert_eq!(
+        s.send_as(
+            "DELETE",
+            "/v1/swarm/entry?key=agent/beta/state",
+            None,
+            ALPHA
+        )
+        .status,
+        403
+    );
+    let admin = s.send_as(
+        "PUT",
+        "/v1/swarm/entry",
+        Some(json!({"key": "agent/beta/state", "value": {"status": "assigned"}})),
+        ADMIN,
+    );
+    assert_eq!(admin.status, 200);
+}
+
+/// A server-sent-event connection read line by line.
+struct Stream {
+    reader: BufReader<TcpStream>,
+}
+
+impl Stream {
+    fn open(base: &str, last_event_id: Option<u64>) -> Self {
+        let addr = base.trim_start_matches("http://");
+        let mut socket = TcpStream::connect(addr).expect("connect");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let resume = last_event_id
+            .map(|id| format!("Last-Event-ID: {id}\r\n"))
+            .unwrap_or_default();
+        write!(
+            socket,
+            "GET /v1/events/stream HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{resume}\r\n"
+        )
+        .expect("request");
+        let mut reader = BufReader::new(socket);
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("status line");
+        assert!(status.contains(" 200 "), "{status}");
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).expect("header");
+            if header == "\r\n" {
+                break;
+            }
+        }
+        Self { reader }
+    }
+
+    /// The next event's id and data (chunk sizes and keep-alive comments skipped).
+    fn next(&mut self) -> (u64, Value) {
+        let (mut id, mut data) = (None, None);
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).expect("an event in time");
+            let line = line.trim_end();
+            if let Some(rest) = line.strip_prefix("id:") {
+                id = rest.trim().parse().ok();
+            } else if let Some(rest) = line.strip_prefix("data:") {
+                data = serde_json::from_str(rest.trim()).ok();
+            } else if line.is_empty()
+                && let (Some(id), Some(data)) = (id, data.take())
+            {
+                return (id, data);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_stream_consumer_cut_off_and_resumed_with_last_event_id_gets_every_event_once() {
+    let s = TestServer::start();
+    let swarm_writer = {
+        let engram = s.engram.clone();
+        std::thread::spawn(move || {
+            let swarm = engram.swarm().expect("swarm");
+            for i in 0..60 {
+                swarm
+                    .put(
+                        None,
+                        &engram::swarm::Put {
+                            key: format!("swarm/prod/tasks/{i}"),
+                            value: json!(i),
+                            policy: engram::swarm::ConflictPolicy::Reject,
+                            expected_version: None,
+                            ttl_ms: None,
+                            lock: None,
+                        },
+                        None,
+                    )
+                    .expect("put");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let mut received = Vec::new();
+    let mut connections = 0;
+    let mut last = None;
+    while received.len() < 60 {
+        connections += 1;
+        let mut stream = Stream::open(&s.base, last);
+        // Take up to 13 events, then drop the connection mid-stream.
+        for _ in 0..13 {
+            if received.len() == 60 {
+                break;
+            }
+            let (id, data) = stream.next();
+            assert_eq!(data["seq"], id);
+            received.push(id);
+            last = Some(id);
+        }
+    }
+    swarm_writer.join().expect("writer");
+    assert_eq!(
+        received,
+        (1..=60).collect::<Vec<u64>>(),
+        "once each, in order"
+    );
+    assert!(connections >= 5, "{connections} connections");
+    eprintln!("stream: 60 events over {connections} connections");
+}
