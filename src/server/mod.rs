@@ -68,6 +68,9 @@ pub struct AppState {
     metrics: Metrics,
     /// The OpenAPI document this server serves.
     document: Arc<String>,
+    /// Cancelled when the server shuts down: ends the event streams, which would otherwise
+    /// keep a graceful shutdown waiting for their clients.
+    streams: CancellationToken,
 }
 
 /// A handler's result: JSON, or an API error.
@@ -293,10 +296,15 @@ pub fn routes() -> Vec<(String, String)> {
 /// The API's routes with their state and no guards: what `/mcp`'s tools call in process, and
 /// what `engram mcp` calls when it holds the data directory itself.
 pub fn api_router(engram: Engram, config: &ServerConfig) -> Router {
-    api_with_state(engram, config, Metrics::default())
+    api_with_state(engram, config, Metrics::default(), CancellationToken::new())
 }
 
-fn api_with_state(engram: Engram, config: &ServerConfig, metrics: Metrics) -> Router {
+fn api_with_state(
+    engram: Engram,
+    config: &ServerConfig,
+    metrics: Metrics,
+    streams: CancellationToken,
+) -> Router {
     let (api, document) = api().split_for_parts();
     let document = finished(document);
     let state = AppState {
@@ -307,6 +315,7 @@ fn api_with_state(engram: Engram, config: &ServerConfig, metrics: Metrics) -> Ro
         }),
         metrics,
         document: Arc::new(openapi::served(&document, config.requires_keys())),
+        streams,
     };
     api.with_state(state)
 }
@@ -316,15 +325,15 @@ pub fn router(engram: Engram, config: &ServerConfig) -> Router {
     router_until(engram, config, CancellationToken::new())
 }
 
-/// [`router`] whose MCP streams end when `shutdown` is cancelled (they would otherwise keep
-/// a graceful shutdown waiting).
+/// [`router`] whose MCP streams and event streams end when `shutdown` is cancelled (they
+/// would otherwise keep a graceful shutdown waiting).
 fn router_until(engram: Engram, config: &ServerConfig, shutdown: CancellationToken) -> Router {
     let metrics = Metrics::default();
     let limits = Limits {
         in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
         timeout: config.request_timeout,
     };
-    let app = api_with_state(engram, config, metrics.clone());
+    let app = api_with_state(engram, config, metrics.clone(), shutdown.clone());
     // MCP over Streamable HTTP: each tool call is a call to the routes above, in process,
     // under the same bound on work in flight, timeout and metrics as a request (a tool's
     // work runs while its answer streams, after the /mcp request itself was let through).
@@ -436,7 +445,7 @@ impl Server {
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                // MCP sessions' event streams never end by themselves.
+                // MCP sessions' and the event feed's streams never end by themselves.
                 streams.cancel();
             })
             .await?;

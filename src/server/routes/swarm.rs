@@ -679,13 +679,20 @@ pub async fn stream(
         .await?;
     }
     let engram = state.engram.clone();
+    let shutdown = state.streams.clone();
     let events = futures_util::stream::unfold(
         (after, Vec::<Event>::new()),
         move |(mut cursor, mut pending)| {
             let engram = engram.clone();
             let prefix = prefix.clone();
+            let shutdown = shutdown.clone();
             async move {
                 loop {
+                    // The server is stopping: end the stream (the client resumes elsewhere
+                    // or later with its Last-Event-ID).
+                    if shutdown.is_cancelled() {
+                        return None;
+                    }
                     if !pending.is_empty() {
                         let event = pending.remove(0);
                         let sse = SseEvent::default()
@@ -714,7 +721,10 @@ pub async fn stream(
                             cursor = page.cursor;
                             pending = page.events;
                             if !moved {
-                                tokio::time::sleep(STREAM_POLL).await;
+                                tokio::select! {
+                                    () = tokio::time::sleep(STREAM_POLL) => {}
+                                    () = shutdown.cancelled() => return None,
+                                }
                             }
                         }
                         // A failing store ends the stream; the client reconnects with its

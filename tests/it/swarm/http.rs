@@ -307,3 +307,26 @@ fn a_stream_consumer_cut_off_and_resumed_with_last_event_id_gets_every_event_onc
     assert!(connections >= 5, "{connections} connections");
     eprintln!("stream: 60 events over {connections} connections");
 }
+
+#[test]
+fn a_server_stops_while_a_stream_is_open_and_the_stream_ends() {
+    let s = TestServer::start();
+    s.post(
+        "/v1/events",
+        &json!({"kind": "sync_complete", "data": {"round": 1}}),
+    );
+    let mut stream = Stream::open(&s.base, None);
+    let (id, _) = stream.next();
+    assert_eq!(id, 1);
+    // Dropping the server is a graceful shutdown: it must not wait for this client.
+    let (stopped, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(s);
+        let _ = stopped.send(());
+    });
+    wait.recv_timeout(Duration::from_secs(20))
+        .expect("the server stopped with a stream open");
+    let mut rest = String::new();
+    let read = std::io::Read::read_to_string(&mut stream.reader, &mut rest);
+    assert!(read.is_ok(), "the stream ended cleanly: {read:?}");
+}
