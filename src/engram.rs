@@ -170,7 +170,11 @@ impl Engram {
         if let Some(swarm) = self.swarm.get() {
             return Ok(swarm);
         }
-        let opened = Swarm::new(self.memory.store(), self.swarm_settings.clone())?;
+        let opened = Swarm::new(
+            self.memory.store(),
+            Arc::clone(&self.embedder),
+            self.swarm_settings.clone(),
+        )?;
         let _ = self.swarm.set(opened);
         self.swarm
             .get()

@@ -729,6 +729,44 @@ pub enum SwarmCommand {
         #[arg(short, long, default_value_t = 100)]
         limit: usize,
     },
+    /// Record a finished task: its type, agents, result, time and situation.
+    Outcome {
+        /// What kind of task (`data_processing`).
+        task_type: String,
+        /// An agent that worked on it (repeat for more).
+        #[arg(long = "agent", required = true)]
+        agents: Vec<String>,
+        /// It failed (default: it succeeded).
+        #[arg(long)]
+        failed: bool,
+        /// How long it took, seconds.
+        #[arg(long)]
+        seconds: f64,
+        /// The situation, as a JSON object (`'{"data_size": "large"}'`).
+        #[arg(long, default_value = "{}")]
+        context: String,
+        /// How the swarm went about it (default: the team size, `3-agent`).
+        #[arg(long)]
+        strategy: Option<String>,
+    },
+    /// The strategy that worked best in situations like this one (a JSON object:
+    /// `'{"task_type": "data_processing", "available_agents": 5}'`).
+    Strategy {
+        /// The situation.
+        context: String,
+        /// How many nearest outcomes to weigh (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        neighbours: usize,
+    },
+    /// What the recorded outcomes show: task_distribution, resource_allocation,
+    /// optimization or failure.
+    Insights {
+        /// The kind of insight.
+        kind: String,
+        /// Only outcomes of this task type.
+        #[arg(long)]
+        task_type: Option<String>,
+    },
 }
 
 /// `engram memories …`: every command prints JSON (the API's shapes).

@@ -1,9 +1,10 @@
-//! `engram swarm put|get|list|delete|events`: swarm memory from the shell, on the data
+//! `engram swarm put|get|list|delete|events|outcome|strategy|insights`: swarm memory from
+//! the shell, on the data
 //! directory or through the server that holds it. Every command prints the API's JSON;
 //! locks and the event stream are the HTTP API's (a lock outlives one command only as a
 //! token the caller keeps, which the HTTP API hands out).
 
-use engram::swarm::{ConflictPolicy, Put};
+use engram::swarm::{ConflictPolicy, InsightKind, NewOutcome, Put};
 use serde_json::{Value, json};
 
 use super::args::{Cli, SwarmCommand};
@@ -113,6 +114,56 @@ pub fn run(cli: &Cli, command: &SwarmCommand, out: &mut Output) -> CliResult {
                 None,
             )?
         }
+        SwarmCommand::Outcome {
+            task_type,
+            agents,
+            failed,
+            seconds,
+            context,
+            strategy,
+        } => {
+            let outcome = NewOutcome {
+                task_type: task_type.clone(),
+                agents: agents.clone(),
+                success: !failed,
+                execution_time: *seconds,
+                context: object("--context", context)?,
+                strategy: strategy.clone(),
+            };
+            let body = serde_json::to_value(&outcome).map_err(|e| Failure::usage(e.to_string()))?;
+            memory.swarm(
+                |s| to_json(s.record_task_outcome(None, &outcome, None)),
+                "POST",
+                "/v1/swarm/outcomes",
+                Some(body),
+            )?
+        }
+        SwarmCommand::Strategy {
+            context,
+            neighbours,
+        } => {
+            let context = object("the situation", context)?;
+            let body = json!({"context": context, "neighbours": neighbours});
+            memory.swarm(
+                |s| to_json(s.outcomes().recommend(&context, *neighbours)),
+                "POST",
+                "/v1/swarm/strategy",
+                Some(body),
+            )?
+        }
+        SwarmCommand::Insights { kind, task_type } => {
+            let parsed = InsightKind::parse(kind).map_err(|e| Failure::usage(e.to_string()))?;
+            let mut path = format!("/v1/swarm/insights?kind={}", parsed.name());
+            if let Some(task_type) = task_type {
+                path.push_str(&format!("&task_type={}", path_segment(task_type)));
+            }
+            memory.swarm(
+                |s| to_json(s.outcomes().insights(parsed, task_type.as_deref())),
+                "GET",
+                &path,
+                None,
+            )?
+        }
     };
     // A key with no live entry: the same failure whether answered here or by a server (404).
     if value.is_null()
@@ -122,6 +173,17 @@ pub fn run(cli: &Cli, command: &SwarmCommand, out: &mut Output) -> CliResult {
     }
     out.json(&value)?;
     Ok(())
+}
+
+/// A JSON object given on the command line.
+fn object(what: &str, text: &str) -> Result<serde_json::Map<String, Value>, Failure> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Failure::usage(format!(
+            "{what} must be a JSON object ({{...}})"
+        ))),
+        Err(error) => Err(Failure::usage(format!("{what} is not JSON: {error}"))),
+    }
 }
 
 fn to_json<T: serde::Serialize>(

@@ -354,7 +354,7 @@ impl From<SwarmError> for ApiError {
                 )
             },
             SwarmError::Store(error) => error.into(),
-            SwarmError::Task(_) => {
+            SwarmError::Embed(_) | SwarmError::Task(_) => {
                 tracing::error!("swarm: {message}");
                 Self::internal(message)
             }

@@ -182,6 +182,7 @@ async fn wrong_method() -> ApiError {
 fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use routes::{
         agents, episodes, extract, knowledge, leases, memories, memory, specialists, swarm,
+        swarm_agents, swarm_outcomes,
     };
     use utoipa::OpenApi as _;
     use utoipa_axum::routes;
@@ -257,6 +258,13 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(swarm::unlock))
         .routes(routes!(swarm::events, swarm::publish))
         .routes(routes!(swarm::stream))
+        .routes(routes!(swarm_agents::initialize))
+        .routes(routes!(swarm_agents::decide))
+        .routes(routes!(swarm_agents::progress))
+        .routes(routes!(swarm_agents::share))
+        .routes(routes!(swarm_outcomes::record))
+        .routes(routes!(swarm_outcomes::strategy))
+        .routes(routes!(swarm_outcomes::insights))
         .routes(routes!(memory::stats))
 }
 

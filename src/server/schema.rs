@@ -650,6 +650,90 @@ pub fn publishable_event_kind() -> RefOr<Schema> {
     schema(json!({"type": "string", "enum": ["knowledge_shared", "sync_complete"]}))
 }
 
+/// One segment of a swarm key (an agent, a task id, a knowledge type): a label without `/`.
+pub fn swarm_segment() -> RefOr<Schema> {
+    let mut value = label_value();
+    value["pattern"] = json!(LABEL_PATTERN.replace("[^", "[^/"));
+    value["description"] = json!(format!(
+        "One segment of a key: 1 to {MAX_LABEL_CHARS} characters, something visible, no '/' \
+         and no control characters."
+    ));
+    schema(value)
+}
+
+/// The agents of an outcome: 1 to [`crate::swarm::outcomes::MAX_AGENTS`] labels.
+pub fn outcome_agents() -> RefOr<Schema> {
+    schema(json!({
+        "type": "array",
+        "items": label_value(),
+        "minItems": 1,
+        "maxItems": crate::swarm::outcomes::MAX_AGENTS,
+        "description": "The agents that worked on it (labels; repeats count once).",
+    }))
+}
+
+/// A task's execution time in seconds.
+pub fn execution_time() -> RefOr<Schema> {
+    schema(json!({
+        "type": "number",
+        "minimum": 0,
+        "maximum": crate::swarm::outcomes::MAX_EXECUTION_SECONDS,
+        "description": "Seconds, 0 to a year.",
+    }))
+}
+
+/// The situation of an outcome: an object of exact JSON values (default `{}`).
+pub fn outcome_context() -> RefOr<Schema> {
+    exact_object(
+        false,
+        "The situation: a JSON object of at most 16 KiB.",
+        Some(json!({})),
+    )
+}
+
+/// The situation a strategy is asked for: `task_type` a label, `available_agents` a whole
+/// number of agents, anything else exact JSON.
+pub fn strategy_context() -> RefOr<Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let task_type = match schema(nullable(label_value())) {
+        RefOr::T(schema) => schema,
+        RefOr::Ref(_) => unreachable!("schema() builds inline schemas"),
+    };
+    let agents = match schema(json!({
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "maximum": crate::swarm::outcomes::MAX_AVAILABLE_AGENTS,
+    })) {
+        RefOr::T(schema) => schema,
+        RefOr::Ref(_) => unreachable!("schema() builds inline schemas"),
+    };
+    RefOr::T(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("task_type", task_type)
+            .property("available_agents", agents)
+            .additional_properties(Some(exact_json()))
+            .min_properties(Some(1))
+            .description(Some(
+                "The situation, at most 16 KiB: task_type keeps to outcomes of that type, \
+                 available_agents to outcomes with no more agents; task_type and every other \
+                 field but available_agents and strategy are matched by meaning, so at least \
+                 one of them is needed (422 otherwise).",
+            ))
+            .build()
+            .into(),
+    )
+}
+
+/// Any JSON object of exact values (an agent's configuration, a task's progress).
+pub fn swarm_object() -> RefOr<Schema> {
+    exact_object(
+        false,
+        "A JSON object (at most 256 KiB serialised).",
+        Some(json!({})),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,7 +741,13 @@ mod tests {
     #[test]
     fn every_schema_literal_is_a_schema() {
         type Make = fn() -> RefOr<Schema>;
-        let all: [(&str, Make); 32] = [
+        let all: [(&str, Make); 38] = [
+            ("swarm_segment", swarm_segment),
+            ("outcome_agents", outcome_agents),
+            ("execution_time", execution_time),
+            ("outcome_context", outcome_context),
+            ("strategy_context", strategy_context),
+            ("swarm_object", swarm_object),
             ("memory_metadata", memory_metadata),
             ("optional_memory_metadata", optional_memory_metadata),
             ("optional_tags", optional_tags),

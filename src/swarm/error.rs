@@ -1,5 +1,6 @@
 //! Errors of swarm memory.
 
+use crate::embed::EmbedError;
 use crate::store::StoreError;
 
 use super::Entry;
@@ -62,6 +63,9 @@ pub enum SwarmError {
     /// Writers kept racing on one key longer than the retry budget.
     #[error("{0} is contended: too many concurrent writers; retry")]
     Contended(String),
+    /// Embedding an outcome's situation failed.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
     /// The store failed or refused (a held, lost or fenced lock is its lease error).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -81,7 +85,7 @@ impl SwarmError {
             | Self::ReadLockCannotWrite(_)
             | Self::NotOwner { .. } => true,
             Self::Store(error) => error.is_caller_fault(),
-            Self::Contended(_) | Self::Task(_) => false,
+            Self::Contended(_) | Self::Embed(_) | Self::Task(_) => false,
         }
     }
 }

@@ -16,10 +16,14 @@
 //!   a write under a lock needs the holder's lock and carries its fencing epoch, refused
 //!   once a newer lock was granted.
 //! - Every write, delete, grant and release appends an event to the feed ([`events`]).
+//! - Task outcomes and the strategies they recommend ([`outcomes`]); the note's agent-state
+//!   helpers are keys ([`agent_state`]).
 
+pub mod agent_state;
 mod error;
 pub mod events;
 pub mod key;
+pub mod outcomes;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,10 +33,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use agent_state::SharedKnowledge;
 pub use error::{Result, SwarmError};
 pub use events::{Event, EventKind, EventPage, Events};
 pub use key::{Category, MAX_KEY_CHARS, SwarmKey};
+pub use outcomes::{Insight, InsightKind, NewOutcome, Outcome, Outcomes, Recommendation, Strategy};
 
+use crate::embed::Embedder;
 use crate::store::coord::idempotency::IdempotencyKeys;
 use crate::store::coord::lease::{Acquire, Clock, Lease, LeaseMode, Leases};
 use crate::store::coord::{Versioned, clock};
@@ -329,6 +336,7 @@ fn record_point(id: PointId, payload: Payload) -> Point {
 pub struct Swarm {
     entries: Collection,
     events: Events,
+    outcomes: Outcomes,
     leases: Leases,
     keys: IdempotencyKeys,
     settings: SwarmSettings,
@@ -345,14 +353,20 @@ impl std::fmt::Debug for Swarm {
 }
 
 impl Swarm {
-    /// Opens (creating on first use) the entries and the leases. `settings` must be valid
+    /// Opens (creating on first use) the entries, events, outcomes and leases; `embedder`
+    /// embeds the situations of outcomes. `settings` must be valid
     /// ([`SwarmSettings::validate`]).
-    pub fn new(store: &Store, settings: SwarmSettings) -> Result<Self> {
+    pub fn new(
+        store: &Store,
+        embedder: Arc<dyn Embedder>,
+        settings: SwarmSettings,
+    ) -> Result<Self> {
         settings.validate().map_err(SwarmError::InvalidInput)?;
         let now: Clock = Arc::new(|| clock().now().millis());
         Ok(Self {
             entries: store.collection(&entries_spec())?,
             events: Events::open(store)?,
+            outcomes: Outcomes::open(store, embedder)?,
             leases: Leases::open(store)?.with_clock(Arc::clone(&now)),
             keys: IdempotencyKeys::open(store)?,
             settings,
@@ -381,6 +395,11 @@ impl Swarm {
     /// The event feed.
     pub fn events(&self) -> &Events {
         &self.events
+    }
+
+    /// The recorded task outcomes.
+    pub fn outcomes(&self) -> &Outcomes {
+        &self.outcomes
     }
 
     /// Appends a `knowledge_shared` or `sync_complete` event (the others are appended by

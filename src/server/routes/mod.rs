@@ -28,6 +28,16 @@ pub mod specialists;
     reason = "utoipa's path macro qualifies the parameter types it is given"
 )]
 pub mod swarm;
+#[expect(
+    unused_qualifications,
+    reason = "utoipa's path macro qualifies the parameter types it is given"
+)]
+pub mod swarm_agents;
+#[expect(
+    unused_qualifications,
+    reason = "utoipa's path macro qualifies the parameter types it is given"
+)]
+pub mod swarm_outcomes;
 
 use super::error::ApiError;
 use crate::memory::Language;

@@ -377,7 +377,8 @@ impl IntoParams for LockHeaders {
     }
 }
 
-fn agent(caller: &Option<Extension<Caller>>) -> Option<String> {
+/// The agent a key is bound to (`None`: an admin key, or no keys): who writes.
+pub(super) fn agent(caller: &Option<Extension<Caller>>) -> Option<String> {
     Caller::agent_of(caller).map(str::to_owned)
 }
 

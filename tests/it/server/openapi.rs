@@ -147,6 +147,12 @@ fn every_route_is_routed_and_its_examples_are_accepted() {
             format!("{template}?key=swarm/examples/entry")
         } else if template == "/v1/swarm/entries" {
             format!("{template}?prefix=swarm/examples")
+        } else if template == "/v1/swarm/insights" {
+            format!("{template}?kind=task_distribution")
+        } else if template.starts_with("/v1/swarm/agents/") {
+            template
+                .replace("{agent}", "examples")
+                .replace("{task_id}", "examples")
         } else {
             template
                 .replace("{name}", "examples")

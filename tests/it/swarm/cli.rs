@@ -91,3 +91,67 @@ fn put_get_list_delete_and_events_locally_and_through_the_server() {
     server.kill().expect("stop");
     server.wait().expect("reaped");
 }
+
+#[test]
+fn outcomes_a_strategy_and_insights_locally_and_through_the_server() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let h = home.path();
+    let recorded = run(
+        h,
+        &[
+            "swarm",
+            "outcome",
+            "data_processing",
+            "--agent",
+            "w1",
+            "--agent",
+            "w2",
+            "--seconds",
+            "90",
+            "--context",
+            r#"{"data_size": "large"}"#,
+        ],
+    );
+    assert_eq!(recorded["strategy"], "2-agent");
+    assert_eq!(recorded["success"], true);
+    // NaN seconds and a context that is not an object are refused: exit 2.
+    for bad in [["--seconds", "NaN"], ["--context", "[1]"]] {
+        let mut args = vec!["swarm", "outcome", "data_processing", "--agent", "w1"];
+        args.extend(bad);
+        if bad[0] == "--context" {
+            args.extend(["--seconds", "1"]);
+        }
+        assert_eq!(exit_code(h, &args), Some(2), "{args:?}");
+    }
+
+    let mut serve = engram_at(h);
+    serve.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (mut server, _base, _log) = crate::common::serve(serve);
+    run(
+        h,
+        &[
+            "swarm",
+            "outcome",
+            "data_processing",
+            "--agent",
+            "w1",
+            "--failed",
+            "--seconds",
+            "300",
+            "--context",
+            r#"{"data_size": "large"}"#,
+        ],
+    );
+    let best = run(
+        h,
+        &["swarm", "strategy", r#"{"task_type": "data_processing"}"#],
+    );
+    assert_eq!(best["considered"], 2);
+    assert_eq!(best["strategy"]["strategy"], "2-agent");
+    assert_eq!(best["alternatives"][0]["strategy"], "1-agent");
+    let failing = run(h, &["swarm", "insights", "failure"]);
+    assert_eq!(failing[0]["subject"], "1-agent");
+    assert_eq!(exit_code(h, &["swarm", "insights", "telepathy"]), Some(2));
+    server.kill().expect("stop");
+    server.wait().expect("reaped");
+}

@@ -330,3 +330,92 @@ fn a_server_stops_while_a_stream_is_open_and_the_stream_ends() {
     let read = std::io::Read::read_to_string(&mut stream.reader, &mut rest);
     assert!(read.is_ok(), "the stream ended cleanly: {read:?}");
 }
+
+#[test]
+fn outcomes_strategy_insights_and_agent_helpers_over_http() {
+    let s = TestServer::with(|c| {
+        c.api_keys = vec![ADMIN.to_owned()];
+        c.agent_keys = [("alpha".to_owned(), ALPHA.to_owned())].into();
+    });
+    let post = |path: &str, body: Value, key: &str| s.send_as("POST", path, Some(body), key);
+    for (strategy, agents, success) in [
+        ("parallel_processing", json!(["a", "b", "c"]), true),
+        ("parallel_processing", json!(["a", "b", "c"]), true),
+        ("parallel_processing", json!(["a", "b"]), false),
+        ("solo", json!(["a"]), false),
+    ] {
+        let recorded = post(
+            "/v1/swarm/outcomes",
+            json!({"task_type": "data_processing", "agents": agents, "success": success,
+                "execution_time": 120.5, "context": {"data_size": "large"},
+                "strategy": strategy}),
+            ALPHA,
+        );
+        assert_eq!(recorded.status, 200, "{:?}", recorded.body);
+        assert_eq!(recorded.body["recorded_by"], "alpha");
+    }
+    let bad = post(
+        "/v1/swarm/outcomes",
+        json!({"task_type": "data_processing", "agents": [], "success": true,
+            "execution_time": 1.0}),
+        ADMIN,
+    );
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+
+    let best = post(
+        "/v1/swarm/strategy",
+        json!({"context": {"task_type": "data_processing", "data_size": "large"}}),
+        ALPHA,
+    );
+    assert_eq!(best.status, 200, "{:?}", best.body);
+    assert_eq!(best.body["strategy"]["strategy"], "parallel_processing");
+    assert_eq!(best.body["strategy"]["outcomes"], 3);
+    assert_eq!(best.body["considered"], 4);
+    assert_eq!(best.body["alternatives"][0]["strategy"], "solo");
+
+    let insights = s.get_with("/v1/swarm/insights?kind=failure", Some(ALPHA));
+    assert_eq!(insights.status, 200, "{:?}", insights.body);
+    assert_eq!(insights.body[0]["subject"], "solo");
+    assert_eq!(
+        s.get_with("/v1/swarm/insights?kind=telepathy", Some(ALPHA))
+            .status,
+        422
+    );
+
+    let init = post(
+        "/v1/swarm/agents/alpha/memory",
+        json!({"config": {"role": "reviewer"}}),
+        ALPHA,
+    );
+    assert_eq!(init.status, 200, "{:?}", init.body);
+    assert_eq!(init.body["entry"]["key"], "agent/alpha/state");
+    let spoofed = post("/v1/swarm/agents/beta/memory", json!({}), ALPHA);
+    assert_eq!(spoofed.status, 403, "{:?}", spoofed.body);
+    let decided = post(
+        "/v1/swarm/agents/alpha/decisions",
+        json!({"decision_type": "task_assignment", "decision": {"task": 1}}),
+        ALPHA,
+    );
+    assert_eq!(decided.status, 200, "{:?}", decided.body);
+    let progress = post(
+        "/v1/swarm/agents/alpha/progress/proc_001",
+        json!({"progress": {"completion": 0.5}}),
+        ALPHA,
+    );
+    assert_eq!(progress.status, 200, "{:?}", progress.body);
+    assert_eq!(progress.body["entry"]["value"]["completion"], 0.5);
+    let slashed = post(
+        "/v1/swarm/agents/alpha/progress/a%2Fb",
+        json!({"progress": {}}),
+        ALPHA,
+    );
+    assert_eq!(slashed.status, 422, "{:?}", slashed.body);
+    let shared = post(
+        "/v1/swarm/knowledge",
+        json!({"knowledge_type": "optimization_insight", "knowledge": {"gain": 0.3}}),
+        ALPHA,
+    );
+    assert_eq!(shared.status, 200, "{:?}", shared.body);
+    assert_eq!(shared.body["event"]["kind"], "knowledge_shared");
+    assert_eq!(shared.body["event"]["agent_id"], "alpha");
+}

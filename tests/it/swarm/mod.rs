@@ -1,6 +1,7 @@
 //! Swarm memory (design note 004): keys with expiry under an injected clock, the three
 //! conflict policies, locks — a property test with many clients and random pauses, and
-//! fencing of a holder that lapsed — and the event feed read by cursor.
+//! fencing of a holder that lapsed — the event feed read by cursor, task outcomes and the
+//! strategies they recommend, and the agent-state helpers.
 
 mod cli;
 mod conflicts;
@@ -8,6 +9,7 @@ mod events;
 mod http;
 mod keys;
 mod locks;
+mod outcomes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -15,6 +17,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use engram::store::Store;
 use engram::swarm::{ConflictPolicy, Put, Swarm, SwarmSettings};
 use serde_json::Value;
+
+use crate::common::shared_embedder;
 
 /// 2026-01-01T00:00:00Z, where the clock of these tests starts.
 pub const T0: i64 = 1_767_225_600_000;
@@ -38,7 +42,7 @@ impl Fixture {
         let store = Store::open_edge(&dir.path().join("data")).expect("store");
         let clock = Arc::new(AtomicI64::new(T0));
         let read = Arc::clone(&clock);
-        let swarm = Swarm::new(&store, settings)
+        let swarm = Swarm::new(&store, Arc::clone(shared_embedder()) as _, settings)
             .expect("swarm")
             .with_clock(Arc::new(move || read.load(Ordering::SeqCst)));
         Self {
