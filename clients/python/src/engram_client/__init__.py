@@ -1,4 +1,5 @@
-"""engram's Python client: MemoryClient / AsyncMemoryClient for general memory."""
+"""engram's Python client: MemoryClient / AsyncMemoryClient for general memory,
+SwarmMemoryManager for swarm memory."""
 
 from .breaker import CircuitBreaker
 from .client import DEFAULT_URL, AsyncMemoryClient, MemoryClient
@@ -14,6 +15,7 @@ from .errors import (
     ServerError,
     Unauthorized,
 )
+from .swarm import SwarmMemoryManager
 
 __all__ = [
     "DEFAULT_URL",
@@ -29,5 +31,6 @@ __all__ = [
     "NotFound",
     "Overloaded",
     "ServerError",
+    "SwarmMemoryManager",
     "Unauthorized",
 ]
