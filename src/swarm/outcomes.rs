@@ -366,14 +366,10 @@ impl Outcomes {
             same_task_type = false;
             nearest = search(None)?;
         }
-        let mut groups: Vec<(String, Vec<(&Outcome, f64)>)> = Vec::new();
-        for (record, similarity) in &nearest {
-            let name = &record.outcome.strategy;
-            match groups.iter_mut().find(|(s, _)| s == name) {
-                Some((_, members)) => members.push((&record.outcome, *similarity)),
-                None => groups.push((name.clone(), vec![(&record.outcome, *similarity)])),
-            }
-        }
+        let groups = grouped(
+            nearest.iter().map(|(record, s)| (&record.outcome, *s)),
+            |o| o.strategy.clone(),
+        );
         let mut strategies: Vec<Strategy> = groups
             .into_iter()
             .map(|(name, members)| summarise(&name, &members, true))
@@ -392,6 +388,7 @@ impl Outcomes {
     /// given) shows, most confident first. Reads all of them: its cost grows with the
     /// number of outcomes.
     pub fn insights(&self, kind: InsightKind, task_type: Option<&str>) -> Result<Vec<Insight>> {
+        let task_type = task_type.map(|t| name("task_type", t)).transpose()?;
         let filter = task_type.map(|t| Filter::all([Condition::keyword("task_type", t)]));
         let mut by_type: BTreeMap<String, Vec<Outcome>> = BTreeMap::new();
         for point in self.collection.scroll_all(filter.as_ref())? {
@@ -599,17 +596,21 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// about (0 where nothing was asked).
 type Members<'a> = Vec<(&'a Outcome, f64)>;
 
-/// The outcomes of one task type grouped by `label`, in first-seen order.
-fn grouped(outcomes: &[Outcome], label: impl Fn(&Outcome) -> String) -> Vec<(String, Members<'_>)> {
+/// Outcomes (with their similarity) grouped by `label`, in first-seen order, each group in
+/// the order given (nearest first, for a recommendation).
+fn grouped<'a>(
+    outcomes: impl IntoIterator<Item = (&'a Outcome, f64)>,
+    label: impl Fn(&Outcome) -> String,
+) -> Vec<(String, Members<'a>)> {
     let mut groups: HashMap<String, usize> = HashMap::new();
-    let mut ordered: Vec<(String, Vec<(&Outcome, f64)>)> = Vec::new();
-    for outcome in outcomes {
+    let mut ordered: Vec<(String, Members<'a>)> = Vec::new();
+    for (outcome, similarity) in outcomes {
         let name = label(outcome);
         let at = *groups.entry(name.clone()).or_insert_with(|| {
             ordered.push((name, Vec::new()));
             ordered.len() - 1
         });
-        ordered[at].1.push((outcome, 0.0));
+        ordered[at].1.push((outcome, similarity));
     }
     ordered
 }
@@ -630,7 +631,7 @@ fn insights_of(kind: InsightKind, task_type: &str, outcomes: &[Outcome]) -> Vec<
                 .collect(),
         };
     let ranked = |label: fn(&Outcome) -> String| {
-        let groups = grouped(outcomes, label);
+        let groups = grouped(outcomes.iter().map(|o| (o, 0.0)), label);
         let mut strategies: Vec<(Strategy, Vec<(&Outcome, f64)>)> = groups
             .into_iter()
             .map(|(name, members)| (summarise(&name, &members, false), members))

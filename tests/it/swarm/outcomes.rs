@@ -199,6 +199,15 @@ fn insights_of_every_kind_and_idempotent_recording() {
         .expect("insights");
     assert_eq!(allocation.len(), 1);
     assert_eq!(allocation[0].subject, "3-agent");
+    // The task type is a label: read in its one form, as it was stored.
+    let padded = swarm
+        .outcomes()
+        .insights(
+            InsightKind::ResourceAllocation,
+            Some(" data_processing\u{200b}"),
+        )
+        .expect("insights");
+    assert_eq!(padded, allocation);
 
     // Parallel's 9 successful runs all beat solo's successful median (200.5 s).
     let fastest = swarm
