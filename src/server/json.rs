@@ -53,6 +53,25 @@ where
     }
 }
 
+/// The body of an action that takes none, read to its end and dropped. A handler that
+/// answered without reading it would leave the connection unusable: hyper drains only the
+/// part of an unread body that has already arrived and otherwise closes the connection after
+/// the answer, so a keep-alive client that sent `{}` (and whose body came a moment after its
+/// headers) would find its next request on that connection cut off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IgnoredBody;
+
+impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| body_rejection(&rejection))?;
+        Ok(Self)
+    }
+}
+
 fn body_rejection(rejection: &axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(

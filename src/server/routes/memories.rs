@@ -17,7 +17,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::error::ApiError;
 use super::super::guard::Caller;
 use super::super::idempotency::IdempotencyKey;
-use super::super::json::{ApiJson, ApiQuery, object, optional_i64, query_integer, usize_integer};
+use super::super::json::{
+    ApiJson, ApiQuery, IgnoredBody, object, optional_i64, query_integer, usize_integer,
+};
 use super::super::schema;
 use super::super::{AppState, Reply, blocking};
 use crate::memories::{
@@ -1024,6 +1026,7 @@ pub async fn end_session(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
     Path(IdPath { id }): Path<IdPath>,
+    _ignored: IgnoredBody,
 ) -> Reply<Session> {
     let id = session_id(&id)?;
     let viewer = viewer(&caller);
@@ -1155,6 +1158,7 @@ pub async fn circuit_breaker(State(state): State<AppState>) -> Reply<CircuitBrea
 pub async fn reset_circuit_breaker(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
+    _ignored: IgnoredBody,
 ) -> Reply<CircuitBreaker> {
     Caller::require_admin(&caller, "resetting the circuit breaker")?;
     blocking(&state, move |e| {
