@@ -48,4 +48,4 @@ pub mod swarm;
 pub mod text;
 
 pub use config::Config;
-pub use engram::{Engram, OpenError};
+pub use engram::{Engram, OpenError, open_store};

@@ -203,6 +203,13 @@ pub enum Command {
         #[command(subcommand)]
         command: SpecialistCommand,
     },
+    /// Copy every collection (schemas, points, vectors, payloads) to one checksummed,
+    /// versioned file, check such a file, or restore one into an empty store of either
+    /// backend (the embedded data directory, or a Qdrant server with --qdrant-url).
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
+    },
     /// Show what memory holds: entries per collection, language and source; disk use.
     Stats {
         /// Print the result as JSON.
@@ -666,6 +673,40 @@ pub enum EpisodeCommand {
         #[arg(long, short = 'n', default_value_t = 10)]
         limit: usize,
         /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `engram snapshot …`
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Write a snapshot of the store to FILE (written beside it as FILE.partial, then
+    /// renamed: FILE is whole or untouched). Needs the embedded store to itself: stop
+    /// `engram serve` first, or take the snapshot while nothing writes for a consistent one.
+    Create {
+        /// The snapshot file to write.
+        file: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check FILE through (format version, structure, every collection's digest and the
+    /// whole file's SHA-256) without touching a store, and say what it holds.
+    Verify {
+        /// The snapshot file.
+        file: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load FILE into the store, which must be empty: the file is checked through first
+    /// (a corrupt one changes nothing), and every collection is compared with the snapshot
+    /// (count and digest) afterwards.
+    Restore {
+        /// The snapshot file.
+        file: PathBuf,
+        /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
     },

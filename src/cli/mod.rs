@@ -17,6 +17,7 @@ mod remember;
 mod seed;
 mod serve;
 mod session;
+mod snapshot;
 mod specialists;
 mod stats;
 mod swarm;
@@ -125,6 +126,24 @@ impl From<engram::bench::BenchError> for Failure {
 impl From<engram::store::StoreError> for Failure {
     fn from(error: engram::store::StoreError) -> Self {
         Self::classified(error.is_caller_fault(), error)
+    }
+}
+
+impl From<engram::store::snapshot::SnapshotError> for Failure {
+    fn from(error: engram::store::snapshot::SnapshotError) -> Self {
+        use engram::store::snapshot::SnapshotError;
+        let caller_fault = match &error {
+            SnapshotError::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            ),
+            SnapshotError::Mismatch { .. } => false,
+            SnapshotError::Corrupt { .. }
+            | SnapshotError::Version { .. }
+            | SnapshotError::NotEmpty(_) => true,
+            SnapshotError::Store(store) => store.is_caller_fault(),
+        };
+        Self::classified(caller_fault, error)
     }
 }
 
@@ -282,6 +301,7 @@ pub fn run() -> ExitCode {
         Command::Swarm { command } => swarm::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
+        Command::Snapshot { command } => snapshot::run(&cli, command, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),
     };
     match result {

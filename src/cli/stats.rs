@@ -128,7 +128,7 @@ fn print_inspection(inspection: &Inspection, json: bool, out: &mut Output) -> Cl
 }
 
 /// `1.5 MB`-style sizes.
-fn human_bytes(bytes: u64) -> String {
+pub(super) fn human_bytes(bytes: u64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
     let mut unit = 0;

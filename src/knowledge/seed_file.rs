@@ -340,7 +340,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<SeedEntry, Vec<Problem>> {
         cause,
         resolution,
         body: body.trim().to_owned(),
-        hash: hex(&Sha256::digest(bytes)),
+        hash: hex::encode(Sha256::digest(bytes)),
     })
 }
 
@@ -501,10 +501,6 @@ fn sections(body: &str, first_line: usize) -> Result<(String, String), (usize, S
         ));
     }
     Ok((cause, resolution))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A seed file's path relative to its folder, with `/` separators.

@@ -43,6 +43,25 @@ use super::types::{Hit, PointId, Record};
 /// How many results each half contributes before fusion (at least the requested limit).
 pub const DEPTH: usize = 100;
 
+/// How many results the keyword half is asked for, for a cut at `depth`: twice as many, so
+/// that [`cut_ties_by_id`] can decide ties at the cut.
+pub fn keyword_fetch(depth: usize) -> usize {
+    depth.saturating_mul(2).min(crate::store::MAX_LIMIT)
+}
+
+/// The `depth` best of a result list, ties decided by id. BM25 ties are common (short texts
+/// of equal length that share one query term score exactly alike); cut where the backend
+/// cut them, the candidates would depend on the backend's internal point order, which
+/// differs between two stores holding the same points (a restored snapshot, a migrated
+/// collection) and changes when segments merge — and so, through the candidates, would the
+/// fused top results. Given [`keyword_fetch`]`(depth)` results, the cut depends on the stored
+/// points alone unless more than `depth` of them tie at it.
+pub fn cut_ties_by_id(mut hits: Vec<(PointId, f32)>, depth: usize) -> Vec<(PointId, f32)> {
+    hits.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    hits.truncate(depth);
+    hits
+}
+
 /// The keyword gap of a typical query, where the lift is the collection's own.
 const PIVOT_GAP: f32 = 0.4;
 /// The least lift a keyword match gives.
@@ -247,6 +266,28 @@ mod tests {
 
     fn id(n: u128) -> PointId {
         PointId::from_u128(n)
+    }
+
+    #[test]
+    fn ties_at_the_cut_are_decided_by_id_whatever_the_backend_order() {
+        // Five points tie at 2.0 around a cut at 3: whichever order they come in, the same
+        // two of them make it (the lowest ids).
+        let hits = vec![
+            (id(9), 3.0),
+            (id(7), 2.0),
+            (id(4), 2.0),
+            (id(8), 2.0),
+            (id(5), 2.0),
+            (id(6), 2.0),
+            (id(1), 1.0),
+        ];
+        let mut reversed = hits.clone();
+        reversed.reverse();
+        let expected = vec![(id(9), 3.0), (id(4), 2.0), (id(5), 2.0)];
+        assert_eq!(cut_ties_by_id(hits, 3), expected);
+        assert_eq!(cut_ties_by_id(reversed, 3), expected);
+        assert_eq!(keyword_fetch(100), 200);
+        assert_eq!(keyword_fetch(9_000), crate::store::MAX_LIMIT);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod keyword;
 mod lock;
 mod remote;
 mod schema;
+pub mod snapshot;
 mod typed;
 mod types;
 mod validate;
@@ -39,7 +40,7 @@ pub use schema::{
 pub use typed::{from_payload, to_payload};
 pub use types::{
     Applied, CollectionInfo, Hit, MAX_LIMIT, Order, Payload, Point, PointId, Query, Record,
-    SearchMode, SearchRequest, WriteMode,
+    SearchMode, SearchRequest, StoredPoint, WriteMode,
 };
 
 /// A store: the embedded default or a Qdrant server.
@@ -183,6 +184,14 @@ impl Collection {
         }
     }
 
+    /// The schema it was created with.
+    pub fn spec(&self) -> CollectionSpec {
+        match self {
+            Self::Edge(c) => c.spec(),
+            Self::Remote(c) => c.spec().clone(),
+        }
+    }
+
     /// Stores points, replacing those with the same ids. Durable when it returns.
     pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
         payloads(&points)?;
@@ -283,6 +292,31 @@ impl Collection {
         match self {
             Self::Edge(c) => c.scroll(filter, limit, offset, with_vectors),
             Self::Remote(c) => c.scroll(filter, limit, offset, with_vectors),
+        }
+    }
+
+    /// A page of points in id order with every vector, exactly as stored, and the offset of
+    /// the next page: what snapshots and migrations copy.
+    pub fn export(
+        &self,
+        limit: usize,
+        offset: Option<PointId>,
+    ) -> Result<(Vec<StoredPoint>, Option<PointId>)> {
+        match self {
+            Self::Edge(c) => c.export(limit, offset),
+            Self::Remote(c) => c.export(limit, offset),
+        }
+    }
+
+    /// Stores points exactly as [`Collection::export`] read them (their keyword vectors
+    /// included, not recomputed), replacing those with the same ids. Durable when it returns.
+    pub fn import(&self, points: Vec<StoredPoint>) -> Result<()> {
+        points
+            .iter()
+            .try_for_each(|p| validate::payload(&p.payload, Some(&p.id)))?;
+        match self {
+            Self::Edge(c) => c.import(points),
+            Self::Remote(c) => c.import(points),
         }
     }
 

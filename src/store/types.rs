@@ -90,6 +90,21 @@ pub struct Point {
     pub payload: Payload,
 }
 
+/// A point exactly as stored, with every vector: its dense embedding (empty for a record
+/// without one) and the BM25 term weights its text gave (the text itself is not stored).
+/// What a snapshot carries, so that a restored point searches exactly as the original did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPoint {
+    /// Its id.
+    pub id: PointId,
+    /// The dense embedding; empty when the collection has no dense vectors.
+    pub vector: Vec<f32>,
+    /// The keyword vector (term ids and weights; empty when the text had no terms).
+    pub keyword: super::keyword::SparseVector,
+    /// Its payload.
+    pub payload: Payload,
+}
+
 /// A stored point as read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {

@@ -3,8 +3,33 @@
 
 use super::error::{Result, StoreError};
 use super::filter::Filter;
+use super::keyword::SparseVector;
 use super::schema::validate_field;
 use super::types::{MAX_LIMIT, PointId, Query, SearchRequest};
+
+/// A keyword vector given as it was stored (imports): as many weights as term ids, each id
+/// once, every weight finite.
+pub(crate) fn sparse(sparse: &SparseVector, id: &PointId) -> Result<()> {
+    if sparse.indices.len() != sparse.values.len() {
+        return Err(StoreError::InvalidInput(format!(
+            "point {id} has a keyword vector with {} term ids and {} weights",
+            sparse.indices.len(),
+            sparse.values.len()
+        )));
+    }
+    if sparse.values.iter().any(|x| !x.is_finite()) {
+        return Err(StoreError::InvalidInput(format!(
+            "point {id} has a keyword vector with a non-finite weight"
+        )));
+    }
+    let unique: std::collections::HashSet<u32> = sparse.indices.iter().copied().collect();
+    if unique.len() != sparse.indices.len() {
+        return Err(StoreError::InvalidInput(format!(
+            "point {id} has a keyword vector naming a term twice"
+        )));
+    }
+    Ok(())
+}
 
 /// A stored vector: the collection's dimension and finite values (none at all in a
 /// collection of records).

@@ -104,16 +104,7 @@ fn io_error(
 
 /// Lower-case hex sha256 of `bytes`.
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(digest: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(digest.len() * 2);
-    for byte in digest {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A hidden folder beside the final model folder where a fetch writes its files. Dropped
@@ -178,7 +169,7 @@ impl Staging {
                 out.write_all(&buffer[..n])?;
             }
             out.sync_all()?;
-            Ok(hex(&hasher.finalize()))
+            Ok(hex::encode(hasher.finalize()))
         })()
         .map_err(|error| format!("{}: {error}", file.path))?;
         if written != file.sha256 {

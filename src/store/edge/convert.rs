@@ -88,6 +88,32 @@ pub(super) fn dense_from_edge(vectors: Option<VectorStructInternal>) -> Option<V
     }
 }
 
+/// Both vectors of a record read back with them: the dense one (empty if none) and the
+/// keyword one (empty if its text had no terms).
+pub(super) fn stored_vectors(vectors: Option<VectorStructInternal>) -> (Vec<f32>, SparseVector) {
+    let mut dense = Vec::new();
+    let mut keyword = SparseVector::default();
+    match vectors {
+        Some(VectorStructInternal::Single(v)) => dense = v,
+        Some(VectorStructInternal::Named(named)) => {
+            for (name, vector) in named {
+                match vector {
+                    VectorInternal::Dense(v) if name == DENSE_VECTOR => dense = v,
+                    VectorInternal::Sparse(v) if name == KEYWORD_VECTOR => {
+                        keyword = SparseVector {
+                            indices: v.indices,
+                            values: v.values,
+                        };
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some(VectorStructInternal::MultiDense(_)) | None => {}
+    }
+    (dense, keyword)
+}
+
 pub(super) fn filter_to_edge(filter: &Filter) -> Result<EdgeFilter> {
     crate::store::validate::filter(filter)?;
     convert_filter(filter)

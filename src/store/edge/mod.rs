@@ -36,7 +36,7 @@ use qdrant_edge::{
 
 use self::convert::{
     dense_from_edge, field_path, field_schema, filter_to_edge, id_from_edge, id_to_edge,
-    payload_from_edge, payload_to_edge, sparse_to_edge, vectors_to_edge,
+    payload_from_edge, payload_to_edge, sparse_to_edge, stored_vectors, vectors_to_edge,
 };
 use self::oplog::{LoggedOp, LoggedPoint, OpLog};
 use super::error::{Result, StoreError};
@@ -47,7 +47,8 @@ use super::keyword::{KeywordEncoder, SparseVector};
 use super::lock::DirLock;
 use super::schema::{CollectionSpec, DENSE_VECTOR, KEYWORD_VECTOR, validate_name};
 use super::types::{
-    CollectionInfo, Hit, Order, Payload, Point, PointId, Query, Record, SearchRequest, WriteMode,
+    CollectionInfo, Hit, Order, Payload, Point, PointId, Query, Record, SearchRequest, StoredPoint,
+    WriteMode,
 };
 use super::validate;
 
@@ -707,6 +708,72 @@ impl EdgeCollection {
         ))
     }
 
+    /// A page of points in id order with both vectors as stored, and the next page's offset.
+    pub fn export(
+        &self,
+        limit: usize,
+        offset: Option<PointId>,
+    ) -> Result<(Vec<StoredPoint>, Option<PointId>)> {
+        validate::limit(limit)?;
+        let mut names = vec![KEYWORD_VECTOR.to_owned()];
+        if read_lock(&self.spec).has_vectors() {
+            names.push(DENSE_VECTOR.to_owned());
+        }
+        let _gate = read_lock(&self.gate);
+        let (records, next) = self
+            .shard
+            .scroll(ScrollRequest {
+                offset: offset.map(id_to_edge),
+                limit: Some(limit),
+                filter: None,
+                with_payload: Some(WithPayloadInterface::Bool(true)),
+                with_vector: WithVector::Selector(names),
+                order_by: None,
+            })
+            .map_err(edge_error)?;
+        Ok((
+            records
+                .into_iter()
+                .map(|r| {
+                    let (vector, keyword) = stored_vectors(r.vector);
+                    StoredPoint {
+                        id: id_from_edge(r.id),
+                        vector,
+                        keyword,
+                        payload: payload_from_edge(r.payload),
+                    }
+                })
+                .collect(),
+            next.map(id_from_edge),
+        ))
+    }
+
+    /// Stores points with the vectors they were exported with (the keyword vector is not
+    /// recomputed), replacing those with the same ids.
+    pub fn import(&self, points: Vec<StoredPoint>) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let dimension = read_lock(&self.spec).dimension;
+        let mut logged = Vec::with_capacity(points.len());
+        for point in points {
+            validate::vector(&point.vector, dimension, &point.id)?;
+            validate::sparse(&point.keyword, &point.id)?;
+            let payload_json = serde_json::to_string(&point.payload)
+                .map_err(|e| StoreError::InvalidInput(format!("payload of {}: {e}", point.id)))?;
+            logged.push(LoggedPoint {
+                id: point.id,
+                vector: point.vector,
+                sparse: point.keyword,
+                payload_json,
+            });
+        }
+        let count = logged.len();
+        self.write(LoggedOp::Upsert(logged))?;
+        self.after_points_written(count);
+        Ok(())
+    }
+
     /// The most frequent values of an indexed keyword or integer field among the points
     /// passing `filter`, with how many points hold each (exact counts).
     pub fn facet(
@@ -824,10 +891,11 @@ impl EdgeCollection {
                     .collect();
                 let sparse = self.keyword.query(text);
                 let keyword: Vec<(PointId, f32)> = self
-                    .query_keyword(&sparse, filter, depth, None, false)?
+                    .query_keyword(&sparse, filter, fusion::keyword_fetch(depth), None, false)?
                     .into_iter()
                     .map(|p| (id_from_edge(p.id), p.score))
                     .collect();
+                let keyword = fusion::cut_ties_by_id(keyword, depth);
                 let weights = read_lock(&self.spec).fusion;
                 fusion::hybrid_hits(
                     weights,

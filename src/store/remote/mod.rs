@@ -38,7 +38,8 @@ use super::index::IndexOptions;
 use super::keyword::{KeywordEncoder, SparseVector};
 use super::schema::{CollectionSpec, DENSE_VECTOR, FieldKind, KEYWORD_VECTOR, validate_name};
 use super::types::{
-    CollectionInfo, Hit, Order, Payload, Point, PointId, Query, Record, SearchRequest, WriteMode,
+    CollectionInfo, Hit, Order, Payload, Point, PointId, Query, Record, SearchRequest, StoredPoint,
+    WriteMode,
 };
 use super::validate;
 
@@ -725,23 +726,74 @@ impl RemoteCollection {
         for point in points {
             validate::vector(&point.vector, self.spec.dimension, &point.id)?;
             let sparse = self.keyword.document(&point.text);
-            let mut vectors = NamedVectors::default();
-            if !point.vector.is_empty() {
-                vectors = vectors.add_vector(DENSE_VECTOR, qdrant::Vector::new_dense(point.vector));
-            }
-            if !sparse.is_empty() {
-                vectors = vectors.add_vector(
-                    KEYWORD_VECTOR,
-                    qdrant::Vector::new_sparse(sparse.indices, sparse.values),
-                );
-            }
-            structs.push(PointStruct::new(
-                id_to_remote(point.id),
-                vectors,
-                payload_to_remote(point.payload),
-            ));
+            structs.push(point_struct(point.id, point.vector, sparse, point.payload));
         }
         Ok(structs)
+    }
+
+    /// A page of points in id order with both vectors as stored, and the next page's offset.
+    pub fn export(
+        &self,
+        limit: usize,
+        offset: Option<PointId>,
+    ) -> Result<(Vec<StoredPoint>, Option<PointId>)> {
+        validate::limit(limit)?;
+        let mut names = vec![KEYWORD_VECTOR.to_owned()];
+        if self.spec.has_vectors() {
+            names.push(DENSE_VECTOR.to_owned());
+        }
+        let mut request = ScrollPointsBuilder::new(&self.name)
+            .limit(limit as u32)
+            .with_payload(true)
+            .with_vectors(qdrant::VectorsSelector { names })
+            .read_consistency(self.consistency());
+        if let Some(offset) = offset {
+            request = request.offset(id_to_remote(offset));
+        }
+        let shared = &self.shared;
+        let response = shared.call("export", || shared.client.scroll(request.clone()))?;
+        let points = response
+            .result
+            .into_iter()
+            .map(|point| {
+                let (vector, keyword) = stored_vectors(point.vectors);
+                Ok(StoredPoint {
+                    id: id_from_remote(point.id)?,
+                    vector,
+                    keyword,
+                    payload: payload_from_remote(point.payload),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let next = response
+            .next_page_offset
+            .map(|id| id_from_remote(Some(id)))
+            .transpose()?;
+        Ok((points, next))
+    }
+
+    /// Stores points with the vectors they were exported with (the keyword vector is not
+    /// recomputed), replacing those with the same ids.
+    pub fn import(&self, points: Vec<StoredPoint>) -> Result<()> {
+        let mut structs = Vec::with_capacity(points.len());
+        for point in points {
+            validate::vector(&point.vector, self.spec.dimension, &point.id)?;
+            validate::sparse(&point.keyword, &point.id)?;
+            structs.push(point_struct(
+                point.id,
+                point.vector,
+                point.keyword,
+                point.payload,
+            ));
+        }
+        let shared = &self.shared;
+        for chunk in structs.chunks(UPSERT_CHUNK) {
+            let request = UpsertPointsBuilder::new(&self.name, chunk.to_vec())
+                .wait(true)
+                .ordering(self.ordering());
+            shared.call("import", || shared.client.upsert_points(request.clone()))?;
+        }
+        Ok(())
     }
 
     /// Reads points by id, skipping unknown ids, in the order of `ids`.
@@ -1078,7 +1130,7 @@ impl RemoteCollection {
                             Self::sparse_input(&sparse),
                             KEYWORD_VECTOR,
                             filter.as_ref(),
-                            depth,
+                            fusion::keyword_fetch(depth),
                             None,
                             false,
                         )
@@ -1096,7 +1148,8 @@ impl RemoteCollection {
                         .collect::<Result<Vec<_>>>()
                 });
                 let dense = lists.next().transpose()?.unwrap_or_default();
-                let keyword = lists.next().transpose()?.unwrap_or_default();
+                let keyword =
+                    fusion::cut_ties_by_id(lists.next().transpose()?.unwrap_or_default(), depth);
                 fusion::hybrid_hits(
                     self.spec.fusion,
                     vector,
@@ -1160,6 +1213,53 @@ fn hit(point: ScoredPoint, dense: bool) -> Result<Hit> {
 }
 
 /// The dense vector of a point read back with vectors.
+/// The server's point with its named vectors: `dense` unless empty, `bm25` unless the text
+/// had no terms.
+fn point_struct(
+    id: PointId,
+    dense: Vec<f32>,
+    sparse: SparseVector,
+    payload: Payload,
+) -> PointStruct {
+    let mut vectors = NamedVectors::default();
+    if !dense.is_empty() {
+        vectors = vectors.add_vector(DENSE_VECTOR, qdrant::Vector::new_dense(dense));
+    }
+    if !sparse.is_empty() {
+        vectors = vectors.add_vector(
+            KEYWORD_VECTOR,
+            qdrant::Vector::new_sparse(sparse.indices, sparse.values),
+        );
+    }
+    PointStruct::new(id_to_remote(id), vectors, payload_to_remote(payload))
+}
+
+/// Both vectors of a point read back with them: the dense one (empty if none) and the
+/// keyword one (empty if its text had no terms).
+fn stored_vectors(vectors: Option<qdrant::VectorsOutput>) -> (Vec<f32>, SparseVector) {
+    use qdrant::vectors_output::VectorsOptions;
+    let mut dense = Vec::new();
+    let mut keyword = SparseVector::default();
+    let named = match vectors.and_then(|v| v.vectors_options) {
+        Some(VectorsOptions::Vectors(named)) => named.vectors,
+        Some(VectorsOptions::Vector(single)) => HashMap::from([(DENSE_VECTOR.to_owned(), single)]),
+        None => HashMap::new(),
+    };
+    for (name, output) in named {
+        match output.into_vector() {
+            qdrant::vector_output::Vector::Dense(v) if name == DENSE_VECTOR => dense = v.data,
+            qdrant::vector_output::Vector::Sparse(v) if name == KEYWORD_VECTOR => {
+                keyword = SparseVector {
+                    indices: v.indices,
+                    values: v.values,
+                };
+            }
+            _ => {}
+        }
+    }
+    (dense, keyword)
+}
+
 fn dense_output(vectors: Option<qdrant::VectorsOutput>) -> Option<Vec<f32>> {
     use qdrant::vectors_output::VectorsOptions;
     let output = match vectors?.vectors_options? {

@@ -8,3 +8,4 @@ mod coordination;
 mod durability;
 pub mod reference;
 mod remote;
+mod snapshot;
