@@ -210,6 +210,19 @@ pub enum Command {
         #[command(subcommand)]
         command: SnapshotCommand,
     },
+    /// Move the embedded data directory to a Qdrant server or cluster: every collection
+    /// copied with its schema, points and vectors, then verified by count and SHA-256
+    /// digest. Resumable: run it again after an interruption and it copies what is not
+    /// whole yet. The target takes --namespace, --qdrant-api-key and the cluster layout
+    /// flags; then point engram at it with --qdrant-url (or ENGRAM_QDRANT_URL).
+    Migrate {
+        /// gRPC URL of the Qdrant server, e.g. http://qdrant:6334.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what memory holds: entries per collection, language and source; disk use.
     Stats {
         /// Print the result as JSON.

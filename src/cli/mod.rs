@@ -10,6 +10,7 @@ mod extract;
 mod learn;
 mod mcp;
 mod memories;
+mod migrate;
 mod model;
 mod output;
 mod recall;
@@ -142,6 +143,17 @@ impl From<engram::store::snapshot::SnapshotError> for Failure {
             | SnapshotError::Version { .. }
             | SnapshotError::NotEmpty(_) => true,
             SnapshotError::Store(store) => store.is_caller_fault(),
+        };
+        Self::classified(caller_fault, error)
+    }
+}
+
+impl From<engram::store::migrate::MigrateError> for Failure {
+    fn from(error: engram::store::migrate::MigrateError) -> Self {
+        use engram::store::migrate::MigrateError;
+        let caller_fault = match &error {
+            MigrateError::Mismatch { .. } => false,
+            MigrateError::Store(store) => store.is_caller_fault(),
         };
         Self::classified(caller_fault, error)
     }
@@ -301,6 +313,7 @@ pub fn run() -> ExitCode {
         Command::Swarm { command } => swarm::run(&cli, command, &mut out),
         Command::Embed(args) => embed::run(&cli, args, &mut out),
         Command::Bench(args) => bench::run(&cli, args, &mut out),
+        Command::Migrate { to, json } => migrate::run(&cli, to, *json, &mut out),
         Command::Snapshot { command } => snapshot::run(&cli, command, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),
     };

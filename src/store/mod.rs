@@ -13,6 +13,7 @@ pub mod fusion;
 mod index;
 mod keyword;
 mod lock;
+pub mod migrate;
 mod remote;
 mod schema;
 pub mod snapshot;

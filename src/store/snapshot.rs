@@ -104,7 +104,12 @@ pub enum SnapshotError {
 fn describe(collections: &[(String, usize)]) -> String {
     collections
         .iter()
-        .map(|(name, points)| format!("{name}: {points} points"))
+        .map(|(name, points)| {
+            format!(
+                "{name}: {points} point{}",
+                if *points == 1 { "" } else { "s" }
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

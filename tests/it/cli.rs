@@ -379,3 +379,97 @@ fn bench_prints_the_table_and_writes_json_and_chart() {
     );
     assert!(!missing.exists());
 }
+
+#[test]
+fn snapshot_create_verify_and_restore_and_a_refused_migration() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    let c = tempfile::tempdir().expect("tempdir");
+    let run = |home: &Path, args: &[&str]| {
+        engram_with_model(home)
+            .env("ENGRAM_DATA_DIR", home.join("data"))
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let added = stdout_json(&run(
+        a.path(),
+        &[
+            "memories",
+            "add",
+            "The nightly build needs 16 GB of RAM",
+            "--tier",
+            "long",
+        ],
+    ));
+    let file = a.path().join("store.snapshot");
+    let file_arg = file.to_str().expect("utf-8 path");
+    let created = stdout_json(&run(a.path(), &["snapshot", "create", file_arg, "--json"]));
+    let memories = created["collections"]
+        .as_array()
+        .expect("collections")
+        .iter()
+        .find(|c| c["name"] == "memories")
+        .expect("memories");
+    assert_eq!(memories["points"], 1);
+    assert!(!a.path().join("store.snapshot.partial").exists());
+    let verified = stdout_json(&run(a.path(), &["snapshot", "verify", file_arg, "--json"]));
+    assert_eq!(verified["sha256"], created["sha256"]);
+    assert_eq!(verified["bytes"], created["bytes"]);
+
+    let restored = run(b.path(), &["snapshot", "restore", file_arg]);
+    let text = String::from_utf8_lossy(&restored.stdout);
+    assert!(
+        restored.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert!(text.contains("restored into Qdrant Edge at"), "{text}");
+    let found = stdout_json(&run(
+        b.path(),
+        &[
+            "memories",
+            "search",
+            "how much memory does the build need",
+            "--limit",
+            "1",
+        ],
+    ));
+    assert_eq!(found[0]["memory"]["id"], added["id"]);
+    // Again into the store that now holds it: refused, exit 2.
+    let again = run(b.path(), &["snapshot", "restore", file_arg]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // One byte changed: refused with the checksum, exit 2, nothing written.
+    let mut bytes = std::fs::read(&file).expect("read");
+    let at = bytes.iter().rposition(|b| *b == b'6').expect("a 6");
+    bytes[at] = b'7';
+    let damaged = c.path().join("damaged.snapshot");
+    std::fs::write(&damaged, &bytes).expect("write");
+    let refused = run(
+        c.path(),
+        &["snapshot", "restore", damaged.to_str().expect("utf-8")],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("checksum mismatch") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    let collections = c.path().join("data/collections");
+    assert!(
+        !collections.exists()
+            || std::fs::read_dir(&collections)
+                .expect("dir")
+                .next()
+                .is_none(),
+        "no collection was created"
+    );
+
+    // A migration to a server that is not there fails, naming it.
+    let migrated = run(a.path(), &["migrate", "--to", &refused_endpoint()]);
+    let stderr = String::from_utf8_lossy(&migrated.stderr);
+    assert!(!migrated.status.success(), "{stderr}");
+    assert!(stderr.contains("127.0.0.1"), "{stderr}");
+}

@@ -6,6 +6,7 @@ mod fixture;
 mod conformance;
 mod coordination;
 mod durability;
+mod migrate;
 pub mod reference;
 mod remote;
 mod snapshot;

@@ -319,7 +319,7 @@ fn a_restore_into_a_store_that_holds_points_is_refused() {
         "{refused}"
     );
     assert!(
-        refused.to_string().contains("memories: 1 points"),
+        refused.to_string().contains("memories: 1 point)"),
         "{refused}"
     );
     assert!(records(&target.store) == before, "nothing changed");
