@@ -158,8 +158,9 @@ pub enum Command {
     Recall(RecallArgs),
     /// Serve the recall API over HTTP (JSON under /v1; /healthz) until SIGINT or SIGTERM.
     Serve(ServeArgs),
-    /// Serve MCP (Model Context Protocol) over stdin/stdout for a coding agent: ten tools to
-    /// recall and remember errors, solutions, patterns and episodes. When an `engram serve`
+    /// Serve MCP (Model Context Protocol) over stdin/stdout for a coding agent: fourteen tools
+    /// to recall and remember errors, solutions, patterns and episodes, and to share swarm
+    /// state and learn coordination strategies from outcomes. When an `engram serve`
     /// holds the data directory, the tools call it; otherwise this process opens the store
     /// and serves it on a loopback port for other engram commands meanwhile (and takes over
     /// the directory if the process it forwarded to ends). Logs go to stderr. `engram serve`

@@ -1,4 +1,4 @@
-//! MCP (Model Context Protocol) for coding agents: engram's memory as ten tools
+//! MCP (Model Context Protocol) for coding agents: engram's memory as fourteen tools
 //! ([`tools::TOOLS`]), on the official Rust SDK (`rmcp`), over both standard transports:
 //! stdio (`engram mcp`) and Streamable HTTP (`/mcp` on `engram serve`).
 //!
@@ -49,7 +49,7 @@ impl Default for Identity {
 }
 
 /// What the server tells a client about itself at initialisation.
-const INSTRUCTIONS: &str = "engram is the swarm's semantic memory. Before fixing an error, call recall with kind \"errors\" and the error message; before a task, recall \"solutions\" or \"episodes\", or suggest_patterns. After fixing an error, call remember_error with what worked. Record long tasks as episodes (start_episode, record_event, end_episode).";
+const INSTRUCTIONS: &str = "engram is the swarm's semantic memory. Before fixing an error, call recall with kind \"errors\" and the error message; before a task, recall \"solutions\" or \"episodes\", or suggest_patterns. After fixing an error, call remember_error with what worked. Record long tasks as episodes (start_episode, record_event, end_episode). In a swarm, share state with swarm_get and swarm_put, ask coordination_strategy before a task and record_task_outcome after it.";
 
 /// Finds the API anew when the one in use stops answering (`engram mcp` forwarding to a
 /// process that ended): the server now holding the data directory, or this process opening

@@ -1,4 +1,4 @@
-//! The tools a coding agent sees: ten, each one call to engram's HTTP API ([`super::api`]).
+//! The tools a coding agent sees: fourteen, each one call to engram's HTTP API ([`super::api`]).
 //!
 //! Schemas are short and descriptions are written for a model (what the tool is for and when
 //! to call it); the API checks every value and its refusals come back as tool errors with the
@@ -49,7 +49,7 @@ fn object(properties: Value, required: &[&str]) -> Value {
 }
 
 /// Every tool, in the order `tools/list` gives them.
-pub const TOOLS: [ToolSpec; 10] = [
+pub const TOOLS: [ToolSpec; 14] = [
     ToolSpec {
         name: "recall",
         title: "Recall from memory",
@@ -221,6 +221,70 @@ pub const TOOLS: [ToolSpec; 10] = [
             )
         },
     },
+    ToolSpec {
+        name: "swarm_get",
+        title: "Read swarm state",
+        description: "Read one key of the swarm's shared state (who leads, which task is whose, what the swarm decided): its JSON value and version. Keys are {category}/{subcategory}/{identifier}, categories swarm, agent, session, global, neural, e.g. swarm/prod/coordination.",
+        read_only: true,
+        schema: || {
+            object(
+                json!({"key": {"type": "string", "minLength": 5, "maxLength": 255, "description": "The key, e.g. swarm/prod/coordination."}}),
+                &["key"],
+            )
+        },
+    },
+    ToolSpec {
+        name: "swarm_put",
+        title: "Write swarm state",
+        description: "Write one key of the swarm's shared state. policy: reject (default: create it, or update it at expected_version; a conflict answers the current version), last_write_wins, or merge (the value is a JSON merge patch into the stored object). Keys under agent/ belong to their agent: write only agent/<yourself>/…. ttl_ms makes the key expire.",
+        read_only: false,
+        schema: || {
+            object(
+                json!({
+                    "key": {"type": "string", "minLength": 5, "maxLength": 255, "description": "The key, e.g. swarm/prod/coordination."},
+                    "value": {"description": "Any JSON value."},
+                    "policy": {"type": "string", "enum": ["reject", "last_write_wins", "merge"], "default": "reject"},
+                    "expected_version": {"type": "integer", "minimum": 1, "description": "reject only: the version you read; omit to create."},
+                    "ttl_ms": {"type": "integer", "minimum": 1, "description": "Expire the key this many milliseconds after the write."}
+                }),
+                &["key", "value"],
+            )
+        },
+    },
+    ToolSpec {
+        name: "record_task_outcome",
+        title: "Record a task outcome",
+        description: "After a swarm task, record how it went: its type, the agents on it (default: you), success, seconds taken, the situation (context) and the strategy used, so that coordination_strategy can recommend what worked in similar situations.",
+        read_only: false,
+        schema: || {
+            object(
+                json!({
+                    "task_type": text("A label, e.g. data_processing."),
+                    "success": {"type": "boolean"},
+                    "execution_time": {"type": "number", "minimum": 0, "description": "Seconds the task took."},
+                    "agents": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 64, "description": "The agents on the task (default: you)."},
+                    "context": {"type": "object", "description": "The situation, e.g. {\"data_size\": \"large\"}."},
+                    "strategy": {"type": "string", "description": "How the task was coordinated, e.g. parallel_processing (default: the context's strategy, else the team size)."}
+                }),
+                &["task_type", "success", "execution_time"],
+            )
+        },
+    },
+    ToolSpec {
+        name: "coordination_strategy",
+        title: "Recommend a coordination strategy",
+        description: "Before a swarm task, ask which strategy worked best in similar past situations: the strategy with its expected success rate, a 95 % confidence interval, how many outcomes are behind it and example ids, and the alternatives. Put task_type and available_agents in the context to keep to that type and team size.",
+        read_only: true,
+        schema: || {
+            object(
+                json!({
+                    "context": {"type": "object", "minProperties": 1, "description": "The situation, e.g. {\"task_type\": \"data_processing\", \"available_agents\": 5}."},
+                    "neighbours": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50, "description": "How many similar past outcomes to weigh."}
+                }),
+                &["context"],
+            )
+        },
+    },
 ];
 
 /// A tool's arguments were not what its schema says; the message says which and why.
@@ -348,6 +412,56 @@ struct FailuresArgs {
 
 fn ten() -> u32 {
     10
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwarmGetArgs {
+    key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwarmPutArgs {
+    key: String,
+    value: Value,
+    policy: Option<String>,
+    expected_version: Option<u64>,
+    ttl_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeArgs {
+    task_type: String,
+    success: bool,
+    execution_time: f64,
+    agents: Option<Vec<String>>,
+    context: Option<Map<String, Value>>,
+    strategy: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrategyArgs {
+    context: Map<String, Value>,
+    neighbours: Option<u32>,
+}
+
+/// Refuses a write to another agent's keys (`agent/{other}/…`): a tool call acts as the
+/// configured agent, as a key bound to that agent does over HTTP.
+fn own_key(key: &str, identity: &Identity) -> Result<(), BadArguments> {
+    match key
+        .strip_prefix("agent/")
+        .and_then(|rest| rest.split('/').next())
+    {
+        Some(owner) if owner != identity.agent => Err(BadArguments(format!(
+            "{key:?} belongs to agent {owner:?}; this caller is agent {:?} and writes only \
+             agent/{}/… (or the swarm, session, global and neural keys)",
+            identity.agent, identity.agent
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// An episode id as a path segment: only a UUID is one, so nothing else reaches the path.
@@ -478,6 +592,40 @@ pub fn call(
             let args: FailuresArgs = parse(arguments)?;
             ApiCall::get(format!("/v1/episodes/failures?limit={}", args.limit))
         }
+        "swarm_get" => {
+            let args: SwarmGetArgs = parse(arguments)?;
+            let key = percent_encoding::utf8_percent_encode(
+                &args.key,
+                percent_encoding::NON_ALPHANUMERIC,
+            );
+            ApiCall::get(format!("/v1/swarm/entry?key={key}"))
+        }
+        "swarm_put" => {
+            let args: SwarmPutArgs = parse(arguments)?;
+            own_key(&args.key, identity)?;
+            ApiCall::put(
+                "/v1/swarm/entry",
+                json!({"key": args.key, "value": args.value, "policy": args.policy.unwrap_or_else(|| "reject".into()), "expected_version": args.expected_version, "ttl_ms": args.ttl_ms}),
+            )
+            .once()
+        }
+        "record_task_outcome" => {
+            let args: OutcomeArgs = parse(arguments)?;
+            let agents = args.agents.unwrap_or_else(|| vec![identity.agent.clone()]);
+            ApiCall::post(
+                "/v1/swarm/outcomes",
+                json!({"task_type": args.task_type, "agents": agents, "success": args.success, "execution_time": args.execution_time, "context": args.context.unwrap_or_default(), "strategy": args.strategy}),
+            )
+            .once()
+        }
+        "coordination_strategy" => {
+            let args: StrategyArgs = parse(arguments)?;
+            let mut body = json!({"context": args.context});
+            if let Some(neighbours) = args.neighbours {
+                body["neighbours"] = json!(neighbours);
+            }
+            ApiCall::post("/v1/swarm/strategy", body)
+        }
         other => return Err(BadArguments(format!("there is no tool {other:?}"))),
     })
 }
@@ -606,6 +754,51 @@ pub fn render(name: &str, answer: &Value) -> String {
             }
             text
         }
+        "swarm_get" => format!(
+            "{} (version {}): {}",
+            answer["key"].as_str().unwrap_or_default(),
+            answer["version"],
+            answer["value"]
+        ),
+        "swarm_put" => {
+            let entry = &answer["entry"];
+            if answer["applied"].as_bool() == Some(false) {
+                format!(
+                    "Not applied: a later write of {} is stored (version {}).",
+                    entry["key"].as_str().unwrap_or_default(),
+                    entry["version"]
+                )
+            } else {
+                format!(
+                    "Written: {} is at version {}.",
+                    entry["key"].as_str().unwrap_or_default(),
+                    entry["version"]
+                )
+            }
+        }
+        "record_task_outcome" => format!(
+            "Recorded outcome {} ({} with strategy {}).",
+            answer["id"].as_str().unwrap_or_default(),
+            if answer["success"].as_bool() == Some(true) {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            answer["strategy"].as_str().unwrap_or_default()
+        ),
+        "coordination_strategy" => match answer["strategy"]["description"].as_str() {
+            Some(best) => {
+                let mut text = format!("Recommended: {best}");
+                for other in answer["alternatives"].as_array().into_iter().flatten() {
+                    text.push_str(&format!(
+                        "\nAlternative: {}",
+                        other["description"].as_str().unwrap_or_default()
+                    ));
+                }
+                text
+            }
+            None => "No outcome like this is recorded yet.".into(),
+        },
         _ => answer.to_string(),
     }
 }
@@ -626,7 +819,8 @@ mod tests {
 
     #[test]
     fn every_tool_has_an_object_schema_whose_required_fields_it_declares() {
-        assert!(TOOLS.len() <= 10);
+        // Few enough to cost an agent's context little.
+        assert!(TOOLS.len() <= 14);
         for tool in &TOOLS {
             let schema = (tool.schema)();
             assert_eq!(schema["type"], "object", "{}", tool.name);
@@ -689,6 +883,53 @@ mod tests {
     }
 
     #[test]
+    fn swarm_tools_act_as_the_configured_agent() {
+        // Its own agent keys and the shared categories are written; another agent's are not.
+        for key in [
+            "agent/coder-1/state",
+            "swarm/prod/coordination",
+            "global/notes/x",
+        ] {
+            let call = call(
+                "swarm_put",
+                &args(json!({"key": key, "value": {"a": 1}})),
+                &identity(),
+            )
+            .expect(key);
+            assert_eq!(call.path, "/v1/swarm/entry");
+            assert_eq!(call.body.as_ref().expect("a body")["policy"], "reject");
+        }
+        let refused = call(
+            "swarm_put",
+            &args(json!({"key": "agent/coder-2/state", "value": 1})),
+            &identity(),
+        );
+        assert!(
+            matches!(&refused, Err(BadArguments(m)) if m.contains("coder-2") && m.contains("agent/coder-1/")),
+            "{refused:?}"
+        );
+        // An outcome's agents default to the caller.
+        let outcome = call(
+            "record_task_outcome",
+            &args(json!({"task_type": "review", "success": false, "execution_time": 3})),
+            &identity(),
+        )
+        .expect("a call");
+        assert_eq!(
+            outcome.body.as_ref().expect("a body")["agents"],
+            json!(["coder-1"])
+        );
+        // A key is a query parameter, encoded.
+        let read = call(
+            "swarm_get",
+            &args(json!({"key": "swarm/a b/c&d"})),
+            &identity(),
+        )
+        .expect("a call");
+        assert_eq!(read.path, "/v1/swarm/entry?key=swarm%2Fa%20b%2Fc%26d");
+    }
+
+    #[test]
     fn writes_carry_an_idempotency_key_and_reads_do_not() {
         let id = "8d3f6a52-7c1e-4c59-9a53-0f1b2c3d4e5f";
         for (name, arguments) in [
@@ -708,6 +949,11 @@ mod tests {
             ("start_episode", json!({"task": "t"})),
             ("record_event", json!({"episode_id": id, "event_type": "t"})),
             ("end_episode", json!({"episode_id": id, "success": true})),
+            ("swarm_put", json!({"key": "swarm/a/b", "value": 1})),
+            (
+                "record_task_outcome",
+                json!({"task_type": "t", "success": true, "execution_time": 1.5}),
+            ),
         ] {
             let spec = TOOLS.iter().find(|t| t.name == name).expect("a tool");
             assert!(!spec.read_only, "{name}");
@@ -718,6 +964,11 @@ mod tests {
             ("recall", json!({"kind": "errors", "query": "q"})),
             ("suggest_patterns", json!({"task": "t"})),
             ("analyze_failures", json!({})),
+            ("swarm_get", json!({"key": "swarm/a/b"})),
+            (
+                "coordination_strategy",
+                json!({"context": {"task_type": "t"}}),
+            ),
         ] {
             let spec = TOOLS.iter().find(|t| t.name == name).expect("a tool");
             assert!(spec.read_only, "{name}");

@@ -95,6 +95,16 @@ impl CollectionSpec {
         self.dimension > 0
     }
 
+    /// The names of the vectors its points may have: the keyword vector, and the dense one
+    /// unless it holds records without (what an export reads).
+    pub fn vector_names(&self) -> Vec<String> {
+        let mut names = vec![KEYWORD_VECTOR.to_owned()];
+        if self.has_vectors() {
+            names.push(DENSE_VECTOR.to_owned());
+        }
+        names
+    }
+
     /// Adds an indexed payload field.
     pub fn with_index(mut self, field: impl Into<String>, kind: FieldKind) -> Self {
         self.indexes.push(FieldIndex {

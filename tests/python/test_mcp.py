@@ -33,6 +33,10 @@ TOOLS = {
     "record_event",
     "end_episode",
     "analyze_failures",
+    "swarm_get",
+    "swarm_put",
+    "record_task_outcome",
+    "coordination_strategy",
 }
 
 
@@ -148,7 +152,7 @@ def retry_with_backoff(call, attempts=5):
 
 
 async def every_tool(client, agent="tester"):
-    """Calls each of the ten tools once, checking what each answers."""
+    """Calls each of the fourteen tools once, checking what each answers."""
     tools = (await client.list_tools()).tools
     assert {t.name for t in tools} == TOOLS
     for tool in tools:
@@ -212,6 +216,30 @@ async def every_tool(client, agent="tester"):
     assert "AssertionError" in text(failures)
     similar = ok(await client.call_tool("recall", {"kind": "episodes", "query": "deploying billing"}))
     assert similar.structured_content["results"][0]["id"] == episode
+
+    # Swarm memory: shared state, the caller's own agent keys only, outcomes and strategies.
+    key = f"swarm/mcp-test/{uuid.uuid4()}"
+    written = ok(await client.call_tool("swarm_put", {"key": key, "value": {"leader": agent}}))
+    assert written.structured_content["entry"]["version"] == 1
+    read = ok(await client.call_tool("swarm_get", {"key": key}))
+    assert read.structured_content["value"] == {"leader": agent}
+    assert "version 1" in text(read)
+    conflict = await client.call_tool("swarm_put", {"key": key, "value": 2})
+    assert conflict.is_error and text(conflict).startswith("conflict"), text(conflict)
+    ok(await client.call_tool("swarm_put", {"key": f"agent/{agent}/state", "value": {"busy": True}, "policy": "last_write_wins"}))
+    foreign = await client.call_tool("swarm_put", {"key": "agent/someone-else/state", "value": 1})
+    assert foreign.is_error and "someone-else" in text(foreign), text(foreign)
+    task_type = f"mcp_review_{uuid.uuid4().hex[:8]}"
+    for success in (True, True, False):
+        recorded = ok(await client.call_tool("record_task_outcome", {
+            "task_type": task_type, "success": success, "execution_time": 30,
+            "context": {"repo": "billing"}, "strategy": "pair_review",
+        }))
+        assert recorded.structured_content["agents"] == [agent]
+    advice = ok(await client.call_tool("coordination_strategy", {"context": {"task_type": task_type, "repo": "billing"}}))
+    best = advice.structured_content["strategy"]
+    assert best["strategy"] == "pair_review" and best["outcomes"] == 3 and best["successes"] == 2
+    assert "Recommended: pair_review" in text(advice)
 
 
 @pytest.mark.anyio

@@ -520,14 +520,12 @@ impl EdgeCollection {
         for point in points {
             validate::vector(&point.vector, dimension, &point.id)?;
             let sparse = self.keyword.document(&point.text);
-            let payload_json = serde_json::to_string(&point.payload)
-                .map_err(|e| StoreError::InvalidInput(format!("payload of {}: {e}", point.id)))?;
-            logged.push(LoggedPoint {
-                id: point.id,
-                vector: point.vector,
+            logged.push(logged_point(
+                point.id,
+                point.vector,
                 sparse,
-                payload_json,
-            });
+                &point.payload,
+            )?);
         }
         Ok(logged)
     }
@@ -715,10 +713,7 @@ impl EdgeCollection {
         offset: Option<PointId>,
     ) -> Result<(Vec<StoredPoint>, Option<PointId>)> {
         validate::limit(limit)?;
-        let mut names = vec![KEYWORD_VECTOR.to_owned()];
-        if read_lock(&self.spec).has_vectors() {
-            names.push(DENSE_VECTOR.to_owned());
-        }
+        let names = read_lock(&self.spec).vector_names();
         let _gate = read_lock(&self.gate);
         let (records, next) = self
             .shard
@@ -759,14 +754,12 @@ impl EdgeCollection {
         for point in points {
             validate::vector(&point.vector, dimension, &point.id)?;
             validate::sparse(&point.keyword, &point.id)?;
-            let payload_json = serde_json::to_string(&point.payload)
-                .map_err(|e| StoreError::InvalidInput(format!("payload of {}: {e}", point.id)))?;
-            logged.push(LoggedPoint {
-                id: point.id,
-                vector: point.vector,
-                sparse: point.keyword,
-                payload_json,
-            });
+            logged.push(logged_point(
+                point.id,
+                point.vector,
+                point.keyword,
+                &point.payload,
+            )?);
         }
         let count = logged.len();
         self.write(LoggedOp::Upsert(logged))?;
@@ -1116,6 +1109,23 @@ fn hit(point: ScoredPoint, dense: bool) -> Hit {
         keyword_score: (!dense).then_some(point.score),
         payload: payload_from_edge(point.payload),
     }
+}
+
+/// A point as the operation log keeps it (its payload as JSON text).
+fn logged_point(
+    id: PointId,
+    vector: Vec<f32>,
+    sparse: SparseVector,
+    payload: &Payload,
+) -> Result<LoggedPoint> {
+    let payload_json = serde_json::to_string(payload)
+        .map_err(|e| StoreError::InvalidInput(format!("payload of {id}: {e}")))?;
+    Ok(LoggedPoint {
+        id,
+        vector,
+        sparse,
+        payload_json,
+    })
 }
 
 fn with_vector(with_vectors: bool) -> WithVector {

@@ -738,10 +738,7 @@ impl RemoteCollection {
         offset: Option<PointId>,
     ) -> Result<(Vec<StoredPoint>, Option<PointId>)> {
         validate::limit(limit)?;
-        let mut names = vec![KEYWORD_VECTOR.to_owned()];
-        if self.spec.has_vectors() {
-            names.push(DENSE_VECTOR.to_owned());
-        }
+        let names = self.spec.vector_names();
         let mut request = ScrollPointsBuilder::new(&self.name)
             .limit(limit as u32)
             .with_payload(true)

@@ -4,7 +4,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use engram::store::{EdgeOptions, EdgeStore, IndexOptions, RemoteConfig, Store};
+use std::collections::BTreeMap;
+
+use engram::store::{EdgeOptions, EdgeStore, IndexOptions, RemoteConfig, Store, StoredPoint};
 
 /// A fresh, empty store of one backend, cleaned up when dropped.
 pub struct Fixture {
@@ -75,6 +77,27 @@ impl Drop for Fixture {
             }
         }
     }
+}
+
+/// Every collection of `store` with its points (both vectors, payloads) in id order: what
+/// two stores must agree on to hold the same records.
+pub fn records(store: &Store) -> BTreeMap<String, Vec<StoredPoint>> {
+    let mut all = BTreeMap::new();
+    for name in store.collection_names().expect("names") {
+        let collection = store.open_existing(&name).expect("open").expect("exists");
+        let mut points = Vec::new();
+        let mut offset = None;
+        loop {
+            let (page, next) = collection.export(500, offset).expect("export");
+            points.extend(page);
+            match next {
+                Some(next) => offset = Some(next),
+                None => break,
+            }
+        }
+        all.insert(name, points);
+    }
+    all
 }
 
 /// Runs each named case (a `fn(Backend)`) against both backends.

@@ -10,7 +10,7 @@ use engram::memories::{Memories, MemoryInput, Scoring};
 use engram::store::migrate::{MigrateError, migrate};
 use engram::store::{Point, PointId, Store};
 
-use super::fixture::{Backend, Fixture};
+use super::fixture::{Backend, Fixture, records};
 use crate::common::shared_embedder;
 
 fn memories(store: &Store) -> Memories {
@@ -20,29 +20,6 @@ fn memories(store: &Store) -> Memories {
         Scoring::default(),
     )
     .expect("memories")
-}
-
-/// Every collection's points, in id order.
-fn records(store: &Store) -> Vec<(String, Vec<engram::store::StoredPoint>)> {
-    let mut names = store.collection_names().expect("names");
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let collection = store.open_existing(&name).expect("open").expect("exists");
-            let mut points = Vec::new();
-            let mut offset = None;
-            loop {
-                let (page, next) = collection.export(100, offset).expect("export");
-                points.extend(page);
-                match next {
-                    Some(next) => offset = Some(next),
-                    None => break,
-                }
-            }
-            (name, points)
-        })
-        .collect()
 }
 
 fn resumes_verifies_and_reports(backend: Backend) {

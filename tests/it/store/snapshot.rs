@@ -15,7 +15,7 @@ use engram::store::snapshot::{self, SnapshotError};
 use engram::store::{PointId, Store, StoredPoint};
 use serde_json::{Value, json};
 
-use super::fixture::{Backend, Fixture};
+use super::fixture::{Backend, Fixture, records};
 use crate::common::{shared_dir, shared_embedder};
 
 const MEMORIES: usize = 10_000;
@@ -45,26 +45,6 @@ fn memories(store: &Store) -> Memories {
 
 fn episodes(store: &Store) -> Episodes {
     Episodes::new(store, Arc::clone(shared_embedder()) as _).expect("episodes")
-}
-
-/// Every collection's points, in id order.
-fn records(store: &Store) -> BTreeMap<String, Vec<StoredPoint>> {
-    let mut all = BTreeMap::new();
-    for name in store.collection_names().expect("names") {
-        let collection = store.open_existing(&name).expect("open").expect("exists");
-        let mut points = Vec::new();
-        let mut offset = None;
-        loop {
-            let (page, next) = collection.export(500, offset).expect("export");
-            points.extend(page);
-            match next {
-                Some(next) => offset = Some(next),
-                None => break,
-            }
-        }
-        all.insert(name, points);
-    }
-    all
 }
 
 fn answers(store: &Store, queries: &[String]) -> Vec<Vec<(PointId, f64)>> {
