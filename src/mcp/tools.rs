@@ -449,12 +449,15 @@ struct StrategyArgs {
 }
 
 /// Refuses a write to another agent's keys (`agent/{other}/…`): a tool call acts as the
-/// configured agent, as a key bound to that agent does over HTTP.
+/// configured agent, as a key bound to that agent does over HTTP. The key is read by swarm
+/// memory's own parser; one it refuses goes on to the route, which says why.
 fn own_key(key: &str, identity: &Identity) -> Result<(), BadArguments> {
-    match key
-        .strip_prefix("agent/")
-        .and_then(|rest| rest.split('/').next())
-    {
+    use crate::swarm::{Category, SwarmKey};
+    let owner = SwarmKey::parse(key)
+        .ok()
+        .filter(|k| k.category() == Category::Agent)
+        .map(|k| k.subcategory().to_owned());
+    match owner {
         Some(owner) if owner != identity.agent => Err(BadArguments(format!(
             "{key:?} belongs to agent {owner:?}; this caller is agent {:?} and writes only \
              agent/{}/… (or the swarm, session, global and neural keys)",
