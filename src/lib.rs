@@ -35,6 +35,7 @@ pub mod embed;
 mod engram;
 pub mod episodes;
 pub mod extract;
+pub mod health;
 pub mod json_number;
 pub mod knowledge;
 pub mod mcp;

@@ -224,6 +224,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The memory health report: entries per category and agent, expired keys and
+    /// memories not yet swept, lease holders that lapsed without releasing, orphans,
+    /// duplicates, and each collection's points, segments and disk use. Exit 0 either way;
+    /// `overall_health` says whether `engram optimize` has work.
+    Health {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan the repairs the health report calls for (sweep expired keys and memories,
+    /// release lapsed leases, detach orphans, purge their traces, deduplicate, compact);
+    /// changes nothing without --apply.
+    Optimize {
+        /// Carry the plan out (each step changes only what is still as the report found it).
+        #[arg(long)]
+        apply: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what memory holds: entries per collection, language and source; disk use.
     Stats {
         /// Print the result as JSON.

@@ -5,6 +5,7 @@ mod agents;
 mod args;
 mod bench;
 mod embed;
+mod health;
 mod episodes;
 mod extract;
 mod learn;
@@ -222,6 +223,17 @@ impl From<engram::swarm::SwarmError> for Failure {
     }
 }
 
+impl From<engram::health::HealthError> for Failure {
+    fn from(error: engram::health::HealthError) -> Self {
+        use engram::health::HealthError;
+        match error {
+            HealthError::Store(error) => error.into(),
+            HealthError::Swarm(error) => error.into(),
+            HealthError::Memories(error) => error.into(),
+        }
+    }
+}
+
 impl From<engram::specialists::SpecialistError> for Failure {
     fn from(error: engram::specialists::SpecialistError) -> Self {
         use engram::specialists::SpecialistError;
@@ -316,6 +328,8 @@ pub fn run() -> ExitCode {
         Command::Migrate { to, json } => migrate::run(&cli, to, *json, &mut out),
         Command::Snapshot { command } => snapshot::run(&cli, command, &mut out),
         Command::Stats { json } => stats::run(&cli, *json, &mut out),
+        Command::Health { json } => health::report(&cli, *json, &mut out),
+        Command::Optimize { apply, json } => health::optimize(&cli, *apply, *json, &mut out),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

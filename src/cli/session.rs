@@ -635,6 +635,24 @@ impl Session {
 }
 
 impl Session {
+    /// A call on the whole memory (health, optimisation): on the data directory, or the
+    /// same through the server.
+    pub fn whole<T: DeserializeOwned, E>(
+        &self,
+        local: impl FnOnce(&Engram) -> Result<T, E>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, Failure>
+    where
+        Failure: From<E>,
+    {
+        match self {
+            Self::Local(engram) => Ok(local(engram)?),
+            Self::Server(server) => server.call(method, path, body),
+        }
+    }
+
     /// A swarm-memory call: on the data directory, or the same through the server.
     pub fn swarm<T: DeserializeOwned>(
         &self,

@@ -24,6 +24,7 @@
 //! (so a cascade never reaches another agent's memory but through an admin's hands).
 
 mod error;
+mod maintenance;
 mod record;
 pub mod scoring;
 
@@ -40,6 +41,7 @@ pub use record::{
     Memory, MemoryFilters, MemoryHistory, MemoryInput, MemoryUpdate, Reinforced, Related,
     Relationship, ScoredMemory, Session, Tier,
 };
+pub use maintenance::{DuplicateSet, MemoriesCensus, OrphanChild, Orphans};
 pub use scoring::Scoring;
 
 use crate::embed::Embedder;

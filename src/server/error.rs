@@ -388,6 +388,17 @@ impl From<AgentError> for ApiError {
     }
 }
 
+impl From<crate::health::HealthError> for ApiError {
+    fn from(error: crate::health::HealthError) -> Self {
+        use crate::health::HealthError;
+        match error {
+            HealthError::Store(error) => error.into(),
+            HealthError::Swarm(error) => error.into(),
+            HealthError::Memories(error) => error.into(),
+        }
+    }
+}
+
 impl From<MemoriesError> for ApiError {
     fn from(error: MemoriesError) -> Self {
         match error {

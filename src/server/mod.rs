@@ -182,7 +182,7 @@ async fn wrong_method() -> ApiError {
 fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use routes::{
         agents, episodes, extract, knowledge, leases, memories, memory, specialists, swarm,
-        swarm_agents, swarm_outcomes,
+        swarm_agents, swarm_health, swarm_outcomes,
     };
     use utoipa::OpenApi as _;
     use utoipa_axum::routes;
@@ -265,6 +265,8 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(swarm_outcomes::record))
         .routes(routes!(swarm_outcomes::strategy))
         .routes(routes!(swarm_outcomes::insights))
+        .routes(routes!(swarm_health::health))
+        .routes(routes!(swarm_health::optimize))
         .routes(routes!(memory::stats))
 }
 

@@ -257,7 +257,7 @@ impl Order {
 pub const MAX_LIMIT: usize = 10_000;
 
 /// What a collection holds, as the backend counts it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CollectionInfo {
     /// The collection's name (without the deployment namespace).
     pub name: String,

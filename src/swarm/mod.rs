@@ -58,6 +58,8 @@ pub const MAX_EVENT_DATA_BYTES: usize = 64 << 10;
 pub const MAX_PAGE: usize = 1000;
 /// Longest TTL a key may be given (ten years, in milliseconds).
 pub const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+/// Most distinct categories or agents a census counts.
+const FACET_LIMIT: usize = 10_000;
 /// How often (at most) a write sweeps expired entries, milliseconds.
 const SWEEP_EVERY_MS: i64 = 60_000;
 /// How many times a write retries a lost compare-and-set before answering `Contended`.
@@ -266,6 +268,22 @@ pub struct Page {
     pub entries: Vec<Entry>,
     /// Pass as `after` for the next page; `None` at the end.
     pub next: Option<String>,
+}
+
+/// Swarm memory counted for a health report ([`Swarm::census`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Census {
+    /// Live entries.
+    pub live: usize,
+    /// Live entries per category.
+    pub by_category: BTreeMap<String, usize>,
+    /// Live entries per agent that wrote them (entries written without an agent are not
+    /// counted here).
+    pub by_agent: BTreeMap<String, usize>,
+    /// Entries past their expiry that no sweep removed yet.
+    pub expired: usize,
+    /// Some of their keys.
+    pub expired_keys: Vec<String>,
 }
 
 /// An entry as stored. A lock on a key never written leaves a record with
@@ -881,6 +899,38 @@ impl Swarm {
             )?;
         }
         Ok(released)
+    }
+
+    /// Live entries per category and per writing agent, and the entries whose expiry has
+    /// passed but that no sweep removed yet (reads never return them), with up to `sample`
+    /// of their keys: what a health report shows of swarm memory.
+    pub fn census(&self, sample: usize) -> Result<Census> {
+        let now = self.now();
+        let live = Filter::all([Condition::Bool {
+            field: "present".into(),
+            value: true,
+        }])
+        .and_not(Condition::at_most("expires_at", now as f64));
+        let count = |field: &str| -> Result<BTreeMap<String, usize>> {
+            Ok(self
+                .entries
+                .facet(field, Some(&live), FACET_LIMIT)?
+                .into_iter()
+                .collect())
+        };
+        let expired = Filter::all([Condition::at_most("expires_at", now as f64)]);
+        let (records, _) = self.entries.scroll(Some(&expired), sample.max(1), None, false)?;
+        Ok(Census {
+            live: self.entries.count(Some(&live))?,
+            by_category: count("category")?,
+            by_agent: count("agent_id")?,
+            expired: self.entries.count(Some(&expired))?,
+            expired_keys: records
+                .into_iter()
+                .take(sample)
+                .filter_map(|r| r.payload.get("key")?.as_str().map(str::to_owned))
+                .collect(),
+        })
     }
 
     /// Deletes every expired entry now; answers how many there were.

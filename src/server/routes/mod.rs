@@ -33,6 +33,7 @@ pub mod swarm;
     reason = "utoipa's path macro qualifies the parameter types it is given"
 )]
 pub mod swarm_agents;
+pub mod swarm_health;
 #[expect(
     unused_qualifications,
     reason = "utoipa's path macro qualifies the parameter types it is given"

@@ -25,7 +25,7 @@ use super::versioned::{Versioned, version_of};
 use crate::store::error::{Result, StoreError};
 use crate::store::schema::{CollectionSpec, FieldKind};
 use crate::store::types::{Payload, Point, PointId};
-use crate::store::{Collection, Store};
+use crate::store::{Collection, Condition, Filter, Store};
 
 /// The collection of leases and the values they guard.
 pub const LEASES_COLLECTION: &str = "leases";
@@ -156,6 +156,17 @@ pub struct LeaseState {
     pub epoch: u64,
     /// Holders whose lease has not lapsed.
     pub holders: Vec<HolderView>,
+}
+
+/// A holder whose lease lapsed without a release, still named in the lease's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LapsedHolder {
+    /// The lease's name.
+    pub lease: String,
+    /// The holder, as others see it.
+    pub holder: HolderView,
+    /// How long ago it lapsed (milliseconds).
+    pub lapsed_ms_ago: i64,
 }
 
 /// The value a lease guards, as read back.
@@ -498,6 +509,73 @@ impl Leases {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// Holders whose lease lapsed without being released (a crashed or forgetful holder):
+    /// they block nobody, since every reader judges expiry itself, but they stay in the
+    /// record until the next grant or release of that lease rewrites it. A health report
+    /// lists them; [`Leases::prune_lapsed`] removes them. Reads every lease record.
+    pub fn lapsed(&self) -> Result<Vec<LapsedHolder>> {
+        let now = (self.now)();
+        let mut lapsed = Vec::new();
+        for (record, _) in self.records()? {
+            for holder in record.holders.iter().filter(|h| h.expires_at <= now) {
+                lapsed.push(LapsedHolder {
+                    lease: record.name.clone(),
+                    holder: HolderView::from(holder.clone()),
+                    lapsed_ms_ago: now - holder.expires_at,
+                });
+            }
+        }
+        Ok(lapsed)
+    }
+
+    /// Removes every lapsed holder from its lease record (a compare-and-set per record, retried
+    /// when a grant, renewal or release wins the race; the epoch is kept, so fencing is
+    /// unchanged). Answers how many holders were removed.
+    pub fn prune_lapsed(&self) -> Result<usize> {
+        let mut removed = 0;
+        for (record, _) in self.records()? {
+            let name = record.name;
+            loop {
+                let Some((mut current, version)) = self.read(&name)? else {
+                    break;
+                };
+                let now = (self.now)();
+                let before = current.holders.len();
+                current.holders.retain(|h| h.expires_at > now);
+                if current.holders.len() == before {
+                    break;
+                }
+                match self.write(&name, &current, Some(version)) {
+                    Ok(_) => {
+                        removed += before - current.holders.len();
+                        break;
+                    }
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Every lease record with its version.
+    fn records(&self) -> Result<Vec<(LeaseRecord, u64)>> {
+        let filter = Filter::all([Condition::keyword("kind", "lease")]);
+        self.collection
+            .scroll_all(Some(&filter))?
+            .into_iter()
+            .map(|record| {
+                let version = version_of(&record.payload);
+                serde_json::from_value(Value::Object(record.payload))
+                    .map(|parsed| (parsed, version))
+                    .map_err(|e| StoreError::Corrupt {
+                        path: format!("{LEASES_COLLECTION}/{}", record.id).into(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect()
     }
 
     /// Who holds a lease now (`None`: it was never acquired).

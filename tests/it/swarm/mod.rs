@@ -6,6 +6,7 @@
 mod cli;
 mod conflicts;
 mod events;
+mod health;
 mod http;
 mod keys;
 mod locks;

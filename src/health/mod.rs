@@ -1,0 +1,176 @@
+//! The memory health report of design note 004 (`get_memory_health_report`), computed from
+//! the store itself rather than from counters a process keeps: entries per category and
+//! agent, swarm keys and memories past their expiry that no sweep removed yet, leases whose
+//! holder lapsed without releasing them, orphans, the disk the collections actually use and
+//! each collection's segments and index state. [`optimize`] turns what it finds into a plan
+//! and, when asked, applies it.
+//!
+//! A report reads every memory, trace and lease record (no vectors): it is a maintenance
+//! call, answered in seconds for hundreds of thousands of records, not a request path.
+
+pub mod optimize;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Engram;
+use crate::memories::{MemoriesCensus, MemoriesError};
+use crate::store::coord::LapsedHolder;
+use crate::store::{CollectionInfo, StoreError};
+use crate::swarm::{Census, SwarmError};
+
+pub use optimize::{Action, Optimization, Plan, Step, StepResult};
+
+/// How many expired keys a report names (all are counted).
+pub const SAMPLE_KEYS: usize = 20;
+
+/// Why a report or an optimisation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Swarm memory failed.
+    #[error(transparent)]
+    Swarm(#[from] SwarmError),
+    /// General memory failed.
+    #[error(transparent)]
+    Memories(#[from] MemoriesError),
+}
+
+/// The verdict of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    /// Nothing found.
+    Healthy,
+    /// Something to clean up (see `findings`); `engram optimize --apply` fixes it.
+    NeedsAttention,
+}
+
+/// Entries an agent owns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AgentEntries {
+    /// Live swarm entries the agent wrote.
+    pub swarm_entries: usize,
+    /// Live memories the agent owns.
+    pub memories: usize,
+}
+
+/// The memory health report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HealthReport {
+    /// `healthy` when nothing was found, else `needs_attention`.
+    pub overall_health: Overall,
+    /// One sentence per problem found (empty when healthy).
+    pub findings: Vec<String>,
+    /// Unix milliseconds of the report.
+    pub checked_at: i64,
+    /// Live entries per agent, swarm memory and general memory together.
+    pub by_agent: BTreeMap<String, AgentEntries>,
+    /// Swarm memory: live entries per category and agent, expired keys not yet swept.
+    pub swarm: Census,
+    /// General memory: live memories per agent, expired ones not yet swept, orphans,
+    /// duplicates.
+    pub memories: MemoriesCensus,
+    /// Lease holders that lapsed without releasing (swarm locks included).
+    pub leaked_leases: Vec<LapsedHolder>,
+    /// Bytes the store's collections take on disk (allocated blocks), when the backend can
+    /// tell.
+    pub disk_bytes: Option<u64>,
+    /// Every collection: points, indexed vectors, segments, disk.
+    pub collections: Vec<CollectionInfo>,
+}
+
+/// Computes the report from the store.
+pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
+    let swarm = engram.swarm()?;
+    let memories = engram.memories()?;
+    let census = swarm.census(SAMPLE_KEYS)?;
+    let memories_census = memories.census()?;
+    let leaked_leases = engram.leases().lapsed()?;
+    let collections = engram.memory().store().stats()?;
+    let disk_bytes = collections
+        .iter()
+        .map(|c| c.disk_bytes)
+        .sum::<Option<u64>>();
+
+    let mut by_agent: BTreeMap<String, AgentEntries> = BTreeMap::new();
+    for (agent, n) in &census.by_agent {
+        by_agent.entry(agent.clone()).or_default().swarm_entries = *n;
+    }
+    for (agent, n) in &memories_census.by_agent {
+        by_agent.entry(agent.clone()).or_default().memories = *n;
+    }
+
+    let mut findings = Vec::new();
+    if census.expired > 0 {
+        findings.push(format!(
+            "{} swarm key(s) expired but not swept yet (reads already skip them)",
+            census.expired
+        ));
+    }
+    if memories_census.expired > 0 {
+        findings.push(format!(
+            "{} short-term memor{} expired but not swept yet (reads already skip them)",
+            memories_census.expired,
+            if memories_census.expired == 1 { "y" } else { "ies" }
+        ));
+    }
+    if !leaked_leases.is_empty() {
+        findings.push(format!(
+            "{} lease holder(s) lapsed without releasing: {}",
+            leaked_leases.len(),
+            leaked_leases
+                .iter()
+                .take(5)
+                .map(|l| format!("{} (held by {})", l.lease, l.holder.owner))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let orphans = &memories_census.orphans;
+    if !orphans.children.is_empty() {
+        findings.push(format!(
+            "{} memor{} whose parent is gone",
+            orphans.children.len(),
+            if orphans.children.len() == 1 { "y" } else { "ies" }
+        ));
+    }
+    if orphans.traces() > 0 {
+        findings.push(format!(
+            "{} relationship(s), group membership(s), reinforcement(s) or version(s) name \
+             {} memor{} that is gone",
+            orphans.traces(),
+            orphans.missing.len(),
+            if orphans.missing.len() == 1 { "y" } else { "ies" }
+        ));
+    }
+    let duplicates: usize = memories_census
+        .duplicates
+        .iter()
+        .map(|set| set.removable.len())
+        .sum();
+    if duplicates > 0 {
+        findings.push(format!(
+            "{duplicates} memor{} duplicate another one exactly",
+            if duplicates == 1 { "y" } else { "ies" }
+        ));
+    }
+    Ok(HealthReport {
+        overall_health: if findings.is_empty() {
+            Overall::Healthy
+        } else {
+            Overall::NeedsAttention
+        },
+        findings,
+        checked_at: chrono::Utc::now().timestamp_millis(),
+        by_agent,
+        swarm: census,
+        memories: memories_census,
+        leaked_leases,
+        disk_bytes,
+        collections,
+    })
+}
