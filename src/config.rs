@@ -48,6 +48,10 @@
 //! [swarm]                           # swarm memory (swarm/)
 //! retention_hours = { session = 24, neural = 720 }  # per category: an entry expires this
 //!                                   # long after its last write (default: session = 24)
+//!
+//! [quotas]                          # per agent, for keys bound to one (quota.rs); unset:
+//! entries_per_agent = 100000        # unlimited. Records an agent owns (memories, swarm
+//! bytes_per_agent = 1073741824      # entries, learnings, interactions) and their bytes
 //! ```
 
 use std::collections::BTreeMap;
@@ -91,6 +95,7 @@ struct FileConfig {
     server: Option<FileServer>,
     memories: Option<crate::memories::Scoring>,
     swarm: Option<crate::swarm::SwarmSettings>,
+    quotas: Option<crate::quota::QuotaSettings>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +285,8 @@ pub struct Config {
     pub memories: crate::memories::Scoring,
     /// Swarm memory's retention per category (`[swarm]`).
     pub swarm: crate::swarm::SwarmSettings,
+    /// Per-agent quotas (`[quotas]`).
+    pub quotas: crate::quota::QuotaSettings,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -424,6 +431,8 @@ impl Config {
         memories.validate().map_err(invalid)?;
         let swarm = file.swarm.unwrap_or_default();
         swarm.validate().map_err(invalid)?;
+        let quotas = file.quotas.unwrap_or_default();
+        quotas.validate().map_err(invalid)?;
         Ok(Self {
             store,
             model,
@@ -431,6 +440,7 @@ impl Config {
             lock_timeout,
             memories,
             swarm,
+            quotas,
             file: path,
         })
     }

@@ -15,6 +15,7 @@ use crate::memory::{
     CodePattern, ErrorInput, ErrorResolution, Language, Memory, MemoryError, MemoryStats, Metrics,
     PatternInput, RecallOptions, Recalled, Solution, SolutionInput, Stored,
 };
+use crate::quota::{QuotaError, QuotaSettings, Quotas};
 use crate::specialists::{
     Context, Initialised, OutcomeReport, RecordedSession, SessionInput, SpecialistError,
     SpecialistSpec, SpecialistState, Specialists, Verdict,
@@ -67,6 +68,8 @@ pub struct Engram {
     swarm: Arc<std::sync::OnceLock<Swarm>>,
     /// Swarm memory's settings (`[swarm]` of the configuration).
     swarm_settings: SwarmSettings,
+    /// Per-agent quotas (`[quotas]` of the configuration).
+    quotas: Arc<Quotas>,
 }
 
 impl std::fmt::Debug for Engram {
@@ -88,7 +91,8 @@ impl Engram {
             SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
         Ok(Self::with(open_store(config)?, Arc::new(embedder))?
             .with_scoring(config.memories.clone())
-            .with_swarm_settings(config.swarm.clone()))
+            .with_swarm_settings(config.swarm.clone())
+            .with_quotas(config.quotas.clone()))
     }
 
     /// The same engram with swarm memory's retention set by `settings` (before its first
@@ -96,6 +100,22 @@ impl Engram {
     pub fn with_swarm_settings(mut self, settings: SwarmSettings) -> Self {
         self.swarm_settings = settings;
         self
+    }
+
+    /// The same engram with per-agent quotas `settings`.
+    pub fn with_quotas(mut self, settings: QuotaSettings) -> Self {
+        self.quotas = Arc::new(Quotas::new(settings));
+        self
+    }
+
+    /// The per-agent quotas.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
+    }
+
+    /// Refuses a write by `agent` once it has used up a quota ([`Quotas::admit`]).
+    pub fn admit(&self, agent: &str) -> Result<(), QuotaError> {
+        self.quotas.admit(self.memory.store(), agent)
     }
 
     /// The same engram with general memory scored by `scoring` (before its first use).
@@ -119,6 +139,7 @@ impl Engram {
             scoring: Scoring::default(),
             swarm: Arc::new(std::sync::OnceLock::new()),
             swarm_settings: SwarmSettings::default(),
+            quotas: Arc::new(Quotas::new(QuotaSettings::default())),
         })
     }
 

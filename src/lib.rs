@@ -42,6 +42,7 @@ pub mod mcp;
 pub mod memories;
 pub mod memory;
 pub mod paths;
+pub mod quota;
 pub mod server;
 pub mod specialists;
 pub mod store;

@@ -32,7 +32,13 @@ pub fn report(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
         text,
         "\nswarm    {} live entries; by category: {}",
         report.swarm.live,
-        counts(report.swarm.by_category.iter().map(|(k, v)| (k.as_str(), *v)))
+        counts(
+            report
+                .swarm
+                .by_category
+                .iter()
+                .map(|(k, v)| (k.as_str(), *v))
+        )
     );
     let _ = writeln!(
         text,
@@ -65,6 +71,29 @@ pub fn report(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
             c.disk_bytes.map(human_bytes).unwrap_or_else(|| "-".into())
         );
     }
+    if !report.quotas.is_empty() {
+        let _ = writeln!(
+            text,
+            "\n{:<32} {:>16} {:>22} {:>6}",
+            "quota use", "records", "bytes", "share"
+        );
+        for quota in &report.quotas {
+            let limit = |l: Option<u64>| l.map_or("-".to_owned(), |l| l.to_string());
+            let _ = writeln!(
+                text,
+                "{:<32} {:>16} {:>22} {:>5.0}%{}",
+                quota.agent,
+                format!("{}/{}", quota.usage.entries, limit(quota.entries_limit)),
+                format!("{}/{}", quota.usage.bytes, limit(quota.bytes_limit)),
+                quota.used_share.unwrap_or(0.0) * 100.0,
+                if quota.warning {
+                    "  (80 % or more)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     if let Some(bytes) = report.disk_bytes {
         let _ = writeln!(text, "{:<28} {:>37}", "total", human_bytes(bytes));
     }
@@ -89,7 +118,10 @@ pub fn optimize(cli: &Cli, apply: bool, json: bool, out: &mut Output) -> CliResu
     if result.plan.steps.is_empty() {
         let _ = writeln!(text, "nothing to do: the store is healthy");
     } else if !result.applied {
-        let _ = writeln!(text, "plan (nothing changed; run with --apply to carry it out):");
+        let _ = writeln!(
+            text,
+            "plan (nothing changed; run with --apply to carry it out):"
+        );
         for step in &result.plan.steps {
             let _ = writeln!(text, "  - {}", step.detail);
         }

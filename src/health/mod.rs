@@ -2,7 +2,7 @@
 //! the store itself rather than from counters a process keeps: entries per category and
 //! agent, swarm keys and memories past their expiry that no sweep removed yet, leases whose
 //! holder lapsed without releasing them, orphans, the disk the collections actually use and
-//! each collection's segments and index state. [`optimize`] turns what it finds into a plan
+//! each collection's segments and index state, and each agent's use of its quotas. [`optimize`] turns what it finds into a plan
 //! and, when asked, applies it.
 //!
 //! A report reads every memory, trace and lease record (no vectors): it is a maintenance
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Engram;
 use crate::memories::{MemoriesCensus, MemoriesError};
+use crate::quota::QuotaUse;
 use crate::store::coord::LapsedHolder;
 use crate::store::{CollectionInfo, StoreError};
 use crate::swarm::{Census, SwarmError};
@@ -81,6 +82,9 @@ pub struct HealthReport {
     pub disk_bytes: Option<u64>,
     /// Every collection: points, indexed vectors, segments, disk.
     pub collections: Vec<CollectionInfo>,
+    /// Each agent's usage against `[quotas]` (empty when no quota is set), a warning from
+    /// 80 % of a quota.
+    pub quotas: Vec<QuotaUse>,
 }
 
 /// Computes the report from the store.
@@ -104,7 +108,34 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
         by_agent.entry(agent.clone()).or_default().memories = *n;
     }
 
+    let store = engram.memory().store();
+    let quotas = if engram.quotas().settings().any() {
+        engram
+            .quotas()
+            .owners(store)?
+            .iter()
+            .map(|agent| engram.quotas().report(store, agent))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+
     let mut findings = Vec::new();
+    for quota in quotas.iter().filter(|q| q.warning) {
+        findings.push(format!(
+            "agent {:?} uses {:.0} % of a quota ({} records of {}, {} bytes of {})",
+            quota.agent,
+            quota.used_share.unwrap_or(0.0) * 100.0,
+            quota.usage.entries,
+            quota
+                .entries_limit
+                .map_or("unlimited".into(), |l| l.to_string()),
+            quota.usage.bytes,
+            quota
+                .bytes_limit
+                .map_or("unlimited".into(), |l| l.to_string()),
+        ));
+    }
     if census.expired > 0 {
         findings.push(format!(
             "{} swarm key(s) expired but not swept yet (reads already skip them)",
@@ -115,7 +146,11 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
         findings.push(format!(
             "{} short-term memor{} expired but not swept yet (reads already skip them)",
             memories_census.expired,
-            if memories_census.expired == 1 { "y" } else { "ies" }
+            if memories_census.expired == 1 {
+                "y"
+            } else {
+                "ies"
+            }
         ));
     }
     if !leaked_leases.is_empty() {
@@ -135,7 +170,11 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
         findings.push(format!(
             "{} memor{} whose parent is gone",
             orphans.children.len(),
-            if orphans.children.len() == 1 { "y" } else { "ies" }
+            if orphans.children.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
         ));
     }
     if orphans.traces() > 0 {
@@ -144,7 +183,11 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
              {} memor{} that is gone",
             orphans.traces(),
             orphans.missing.len(),
-            if orphans.missing.len() == 1 { "y" } else { "ies" }
+            if orphans.missing.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
         ));
     }
     let duplicates: usize = memories_census
@@ -172,5 +215,6 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
         leaked_leases,
         disk_bytes,
         collections,
+        quotas,
     })
 }

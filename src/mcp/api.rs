@@ -27,6 +27,10 @@ pub struct ApiCall {
     /// Sent as `Idempotency-Key`, so that the call made again (after a lost answer, or at
     /// another server) happens once.
     pub idempotency_key: Option<String>,
+    /// Who makes it, when a key bound to an agent called the tool over HTTP: the routes
+    /// called in process then see that caller (its agent's rights and quotas), as they would
+    /// over HTTP. A remote server knows the caller by the key this process sends.
+    pub caller: Option<crate::server::Caller>,
 }
 
 impl ApiCall {
@@ -37,6 +41,7 @@ impl ApiCall {
             path: path.into(),
             body: Some(body),
             idempotency_key: None,
+            caller: None,
         }
     }
 
@@ -61,6 +66,7 @@ impl ApiCall {
             path: path.into(),
             body: None,
             idempotency_key: None,
+            caller: None,
         }
     }
 
@@ -71,6 +77,7 @@ impl ApiCall {
             path: path.into(),
             body: None,
             idempotency_key: None,
+            caller: None,
         }
     }
 }
@@ -247,6 +254,9 @@ impl Api {
                     .uri(&call.path);
                 if let Some(key) = &call.idempotency_key {
                     request = request.header(IDEMPOTENCY_KEY, key);
+                }
+                if let Some(caller) = &call.caller {
+                    request = request.extension(caller.clone());
                 }
                 let body = match &call.body {
                     Some(body) => {

@@ -156,7 +156,7 @@ impl EngramMcp {
         name: &str,
         arguments: serde_json::Map<String, Value>,
     ) -> CallToolResult {
-        self.call_as(&self.identity, name, arguments).await
+        self.call_as(&self.identity, name, arguments, None).await
     }
 
     /// [`Self::call`] on behalf of `identity`.
@@ -165,9 +165,10 @@ impl EngramMcp {
         identity: &Identity,
         name: &str,
         arguments: serde_json::Map<String, Value>,
+        caller: Option<crate::server::Caller>,
     ) -> CallToolResult {
         let call = match tools::call(name, &arguments, identity) {
-            Ok(call) => call,
+            Ok(call) => ApiCall { caller, ..call },
             Err(tools::BadArguments(message)) => {
                 return tool_error(
                     "invalid_arguments",
@@ -244,10 +245,14 @@ impl ServerHandler for EngramMcp {
             ));
         }
         // Over HTTP, a key bound to an agent makes that agent the caller.
-        let bound = context
+        let caller = context
             .extensions
             .get::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<crate::server::Caller>())
+            .filter(|caller| caller.agent.is_some())
+            .cloned();
+        let bound = caller
+            .as_ref()
             .and_then(|caller| caller.agent.clone())
             .map(|agent| Identity { agent });
         let identity = bound.as_ref().unwrap_or(&self.identity);
@@ -256,6 +261,7 @@ impl ServerHandler for EngramMcp {
                 identity,
                 &request.name,
                 request.arguments.unwrap_or_default(),
+                caller,
             )
             .await
             .into())

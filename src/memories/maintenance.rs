@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{MEMORIES_COLLECTION, MemoryRecord, Memories, Result, alive, parse};
+use super::{MEMORIES_COLLECTION, Memories, MemoryRecord, Result, alive, parse};
 use crate::store::coord::version_of;
 use crate::store::coord::versioned::at_version;
 use crate::store::{Applied, Condition, Filter, Payload, PointId};
@@ -151,20 +151,19 @@ impl Memories {
 
     fn scan(&self) -> Result<MemoriesCensus> {
         // Traces first: each names a memory that existed when it was written.
-        let ids_in = |collection: &crate::store::Collection,
-                      fields: &[&str]|
-         -> Result<Vec<Vec<PointId>>> {
-            Ok(collection
-                .scroll_all(None)?
-                .into_iter()
-                .map(|record| {
-                    fields
-                        .iter()
-                        .filter_map(|field| record.payload.get(*field)?.as_str()?.parse().ok())
-                        .collect()
-                })
-                .collect())
-        };
+        let ids_in =
+            |collection: &crate::store::Collection, fields: &[&str]| -> Result<Vec<Vec<PointId>>> {
+                Ok(collection
+                    .scroll_all(None)?
+                    .into_iter()
+                    .map(|record| {
+                        fields
+                            .iter()
+                            .filter_map(|field| record.payload.get(*field)?.as_str()?.parse().ok())
+                            .collect()
+                    })
+                    .collect())
+            };
         let relationships = ids_in(&self.relationships, &["source_id", "target_id"])?;
         let members = ids_in(&self.members, &["memory_id"])?;
         let reinforcements = ids_in(&self.reinforcements, &["memory_id"])?;
@@ -195,8 +194,11 @@ impl Memories {
             }
         }
 
-        let naming_missing =
-            |rows: &[Vec<PointId>]| rows.iter().filter(|ids| ids.iter().any(|id| missing.contains(id))).count();
+        let naming_missing = |rows: &[Vec<PointId>]| {
+            rows.iter()
+                .filter(|ids| ids.iter().any(|id| missing.contains(id)))
+                .count()
+        };
         let mut children: Vec<OrphanChild> = records
             .iter()
             .filter_map(|(id, (r, _))| {

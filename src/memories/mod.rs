@@ -36,12 +36,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use error::{MemoriesError, Result};
+pub use maintenance::{DuplicateSet, MemoriesCensus, OrphanChild, Orphans};
 pub use record::{
     BatchAdded, BatchItem, DEFAULT_TYPE, Deletion, Direction, Group, GroupMembers, ItemError,
     Memory, MemoryFilters, MemoryHistory, MemoryInput, MemoryUpdate, Reinforced, Related,
     Relationship, ScoredMemory, Session, Tier,
 };
-pub use maintenance::{DuplicateSet, MemoriesCensus, OrphanChild, Orphans};
 pub use scoring::Scoring;
 
 use crate::embed::Embedder;

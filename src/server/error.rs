@@ -59,7 +59,8 @@ pub struct ApiErrorDetail {
     /// lease_held, lease_lost, idempotency_in_progress, idempotency_key_reused,
     /// session_conflict, verdict_conflict (409); body_too_large
     /// (413); unsupported_media_type (415); invalid_request, unsupported_language,
-    /// invalid_seeds (422); internal (500); overloaded, timeout, store_unavailable (503).
+    /// invalid_seeds (422); quota_exceeded (429, 507); internal (500); overloaded, timeout,
+    /// store_unavailable (503).
     code: String,
     /// What went wrong, for people.
     message: String,

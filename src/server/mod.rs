@@ -11,6 +11,7 @@ pub mod idempotency;
 mod json;
 mod metrics;
 pub mod openapi;
+mod quota;
 mod routes;
 mod schema;
 
@@ -317,6 +318,7 @@ fn api_with_state(
 ) -> Router {
     let (api, document) = api().split_for_parts();
     let document = finished(document);
+    let gate = engram.clone();
     let state = AppState {
         engram,
         seeds_dir: config.seeds_dir.clone().or_else(|| {
@@ -327,7 +329,10 @@ fn api_with_state(
         document: Arc::new(openapi::served(&document, config.requires_keys())),
         streams,
     };
+    // After routing, so the gate knows the route; inside the key guard, so it knows the
+    // caller (MCP's in-process calls carry theirs).
     api.with_state(state)
+        .route_layer(axum::middleware::from_fn_with_state(gate, quota::admit))
 }
 
 /// The application: every route behind its guards, and MCP at `/mcp`.

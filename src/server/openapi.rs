@@ -154,13 +154,14 @@ impl Modify for Shared {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let public = super::guard::PUBLIC_PATHS.contains(&path.as_str());
             let methods = [
-                (true, item.get.as_mut()),
-                (false, item.post.as_mut()),
-                (false, item.put.as_mut()),
-                (false, item.patch.as_mut()),
-                (false, item.delete.as_mut()),
+                ("GET", item.get.as_mut()),
+                ("POST", item.post.as_mut()),
+                ("PUT", item.put.as_mut()),
+                ("PATCH", item.patch.as_mut()),
+                ("DELETE", item.delete.as_mut()),
             ];
-            for (read, operation) in methods {
+            for (method, operation) in methods {
+                let read = method == "GET";
                 let Some(operation) = operation else {
                     continue;
                 };
@@ -171,6 +172,18 @@ impl Modify for Shared {
                     continue;
                 }
                 add(operation, "401", "Missing or wrong API key (unauthorized)");
+                if super::quota::stores(method, path) {
+                    add(
+                        operation,
+                        "429",
+                        "The key's agent owns as many records as its quota allows (quota_exceeded)",
+                    );
+                    add(
+                        operation,
+                        "507",
+                        "The key's agent's records take as many bytes as its quota allows (quota_exceeded)",
+                    );
+                }
                 add(
                     operation,
                     "500",

@@ -919,7 +919,9 @@ impl Swarm {
                 .collect())
         };
         let expired = Filter::all([Condition::at_most("expires_at", now as f64)]);
-        let (records, _) = self.entries.scroll(Some(&expired), sample.max(1), None, false)?;
+        let (records, _) = self
+            .entries
+            .scroll(Some(&expired), sample.max(1), None, false)?;
         Ok(Census {
             live: self.entries.count(Some(&live))?,
             by_category: count("category")?,

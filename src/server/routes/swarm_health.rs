@@ -6,6 +6,7 @@
 use axum::Extension;
 use axum::extract::State;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::super::error::ApiErrorBody;
@@ -53,7 +54,7 @@ pub async fn health(
     path = "/v1/swarm/optimize",
     tag = "swarm",
     operation_id = "optimizeMemory",
-    request_body = OptimizeRequest,
+    request_body(content = OptimizeRequest, example = json!({"apply": false})),
     responses(
         (status = 200, description = "The plan, and what was done", body = Optimization),
         (status = 403, description = "A key bound to an agent (forbidden)", body = ApiErrorBody),

@@ -21,7 +21,5 @@ pub mod versioned;
 
 pub use clock::{Hlc, HybridClock, clock};
 pub use idempotency::{Attempt, IdempotencyKeys};
-pub use lease::{
-    Acquire, Fence, GuardedValue, LapsedHolder, Lease, LeaseMode, LeaseState, Leases,
-};
+pub use lease::{Acquire, Fence, GuardedValue, LapsedHolder, Lease, LeaseMode, LeaseState, Leases};
 pub use versioned::{Versioned, version_of};

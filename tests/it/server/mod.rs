@@ -9,6 +9,7 @@ mod coordination;
 mod crash;
 mod limits;
 mod openapi;
+mod quotas;
 mod routes;
 
 use std::net::SocketAddr;
@@ -57,9 +58,18 @@ impl TestServer {
 
     /// A server whose configuration `adjust` changes first.
     pub fn with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::with_engram(|engram| engram, adjust)
+    }
+
+    /// A server over the engram `engram` makes of a fresh one, configured by `adjust`.
+    pub fn with_engram(
+        engram: impl FnOnce(Engram) -> Engram,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open_edge(&dir.path().join("data")).expect("store");
-        let engram = Engram::with(store, Arc::clone(shared_embedder()) as _).expect("engram");
+        let engram =
+            engram(Engram::with(store, Arc::clone(shared_embedder()) as _).expect("engram"));
         let mut config = ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..ServerConfig::default()

@@ -10,8 +10,8 @@ use std::time::Duration;
 use engram::Engram;
 use engram::health::{self, Action, Overall};
 use engram::memories::{MemoryInput, Scoring, Tier};
-use engram::store::coord::{Acquire, LeaseMode};
 use engram::store::Store;
+use engram::store::coord::{Acquire, LeaseMode};
 use engram::swarm::{ConflictPolicy, Put};
 use serde_json::json;
 
@@ -61,7 +61,11 @@ fn the_report_finds_each_planted_problem_and_optimize_apply_fixes_them() {
     swarm.put(Some("planner"), &live_key, None).expect("put");
     let held = engram
         .leases()
-        .acquire(&acquire("release-train", "planner", Duration::from_secs(600)))
+        .acquire(&acquire(
+            "release-train",
+            "planner",
+            Duration::from_secs(600),
+        ))
         .expect("live lease");
     let other = memories
         .add_memory(long("The CI cache lives in ~/.cargo/registry"), None)
@@ -80,7 +84,11 @@ fn the_report_finds_each_planted_problem_and_optimize_apply_fixes_them() {
         .expect("short-term");
     engram
         .leases()
-        .acquire(&acquire("deploy", "crashed-agent", Duration::from_millis(10)))
+        .acquire(&acquire(
+            "deploy",
+            "crashed-agent",
+            Duration::from_millis(10),
+        ))
         .expect("lease");
     // Planted: an orphan child, its parent's relationship and reinforcement left behind.
     let parent = memories
@@ -178,14 +186,24 @@ fn the_report_finds_each_planted_problem_and_optimize_apply_fixes_them() {
 
     let applied = health::optimize::optimize(&engram, true).expect("apply");
     assert!(applied.applied);
-    for (step, result) in applied.plan.steps.iter().zip(&applied.optimizations_applied) {
+    for (step, result) in applied
+        .plan
+        .steps
+        .iter()
+        .zip(&applied.optimizations_applied)
+    {
         assert_eq!(result.action, step.action);
         assert_eq!(result.done, step.items, "{:?}", step.action);
     }
     assert!(applied.space_saved.is_some());
 
     let after = health::report(&engram).expect("report");
-    assert_eq!(after.overall_health, Overall::Healthy, "{:#?}", after.findings);
+    assert_eq!(
+        after.overall_health,
+        Overall::Healthy,
+        "{:#?}",
+        after.findings
+    );
     assert!(after.findings.is_empty());
     assert!(after.leaked_leases.is_empty());
     assert!(after.memories.orphans.is_empty());
@@ -208,7 +226,11 @@ fn the_report_finds_each_planted_problem_and_optimize_apply_fixes_them() {
         .expect("exists");
     assert_eq!(state.holders.len(), 1, "a live lease keeps its holder");
     assert_eq!(state.epoch, held.epoch);
-    let deploy = engram.leases().state("deploy").expect("state").expect("kept");
+    let deploy = engram
+        .leases()
+        .state("deploy")
+        .expect("state")
+        .expect("kept");
     assert_eq!(deploy.epoch, 1, "fencing epochs survive the cleanup");
     let detached = memories.get_memory(None, child.id).expect("child kept");
     assert_eq!(detached.parent_id, None);
