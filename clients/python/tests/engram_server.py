@@ -22,8 +22,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(data_dir, port, keys=True):
+def start(data_dir, port, keys=True, config=None):
     env = dict(os.environ, ENGRAM_DATA_DIR=data_dir, ENGRAM_LOG="engram=warn")
+    if config is not None:
+        path = os.path.join(data_dir, "engram.toml")
+        with open(path, "w") as file:
+            file.write(config)
+        env["ENGRAM_CONFIG"] = path
     env["ENGRAM_API_KEYS"] = ADMIN if keys else ""
     env["ENGRAM_AGENT_KEYS"] = f"alpha={ALPHA}" if keys else ""
     log = tempfile.TemporaryFile()
@@ -51,9 +56,19 @@ def wait_up(url, process, log):
 
 @pytest.fixture(scope="module")
 def server():
+    yield from serving()
+
+
+@pytest.fixture(scope="module")
+def quota_server():
+    """A server whose agents may own two records each."""
+    yield from serving("[quotas]\nentries_per_agent = 2\n")
+
+
+def serving(config=None):
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
-        process, log = start(data, port)
+        process, log = start(data, port, config=config)
         url = f"http://127.0.0.1:{port}"
         try:
             wait_up(url, process, log)

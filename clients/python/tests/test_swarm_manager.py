@@ -2,10 +2,18 @@
 (agent state, decisions, progress, outcomes, a strategy, insights, shared knowledge), keys
 with conflicts, and agent isolation through a key bound to an agent."""
 
+import urllib.request
+
 import pytest
 
-from engram_client import Conflict, Forbidden, InvalidRequest, SwarmMemoryManager
-from engram_server import ADMIN, ALPHA, server  # noqa: F401
+from engram_client import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    QuotaExceeded,
+    SwarmMemoryManager,
+)
+from engram_server import ADMIN, ALPHA, quota_server, server  # noqa: F401
 
 
 def test_the_notes_example_end_to_end(server):
@@ -85,3 +93,38 @@ def test_keys_conflicts_and_isolation(server):
         assert alpha.delete("swarm/prod/plan", expected_version=2) is True
     with SwarmMemoryManager("beta", "prod", server, api_key=ADMIN) as admin:
         assert admin.initialize_agent_memory()["entry"]["key"] == "agent/beta/state"
+
+
+def test_a_quota_refusal_is_typed_and_not_retried_and_the_health_report_shows_it(quota_server):
+    with SwarmMemoryManager("alpha", "prod", quota_server, api_key=ALPHA) as alpha:
+        alpha.initialize_agent_memory()
+        alpha.store_agent_decision("routing", {"to": "reviewer"})
+        with pytest.raises(QuotaExceeded) as refused:
+            alpha.update_agent_progress("t-1", {"done": 1})
+        assert refused.value.status == 429
+        assert refused.value.quota == "entries"
+        assert refused.value.details["used"] == 2
+        # A verdict, not a failure: sent once (no retry), and the breaker counts nothing.
+        assert alpha._client.breaker.status()["consecutive_failures"] == 0
+        metrics = urllib.request.urlopen(
+            urllib.request.Request(
+                f"{quota_server}/metrics", headers={"Authorization": f"Bearer {ADMIN}"}
+            )
+        ).read().decode()
+        refusals = [
+            line for line in metrics.splitlines()
+            if line.startswith("engram_http_requests_total") and 'status="429"' in line
+        ]
+        assert [line.rsplit(" ", 1)[1] for line in refusals] == ["1"], refusals
+        # Reads go on.
+        assert alpha.retrieve("agent/alpha/state")["value"]["status"] == "initialized"
+        with pytest.raises(Forbidden):
+            alpha.get_memory_health_report()
+    with SwarmMemoryManager("ops", "prod", quota_server, api_key=ADMIN) as admin:
+        report = admin.get_memory_health_report()
+        assert report["overall_health"] == "needs_attention"
+        [use] = [q for q in report["quotas"] if q["agent"] == "alpha"]
+        assert use["warning"] is True and use["usage"]["entries"] == 2
+        plan = admin.optimize_memory()
+        assert plan["applied"] is False
+        assert plan["plan"]["steps"] == []

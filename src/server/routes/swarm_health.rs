@@ -6,7 +6,6 @@
 use axum::Extension;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::super::error::ApiErrorBody;

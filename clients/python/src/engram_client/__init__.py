@@ -12,6 +12,7 @@ from .errors import (
     InvalidRequest,
     NotFound,
     Overloaded,
+    QuotaExceeded,
     ServerError,
     Unauthorized,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "MemoryClient",
     "NotFound",
     "Overloaded",
+    "QuotaExceeded",
     "ServerError",
     "SwarmMemoryManager",
     "Unauthorized",

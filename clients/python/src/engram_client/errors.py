@@ -55,6 +55,17 @@ class Overloaded(EngramError):
     """429 or 503: the server (or its store) cannot take the request now; retried."""
 
 
+class QuotaExceeded(EngramError):
+    """429 or 507 with code `quota_exceeded`: the key's agent owns as many records (429) or
+    bytes (507) as the server's `[quotas]` allow. Not retried: only deleting some of the
+    agent's records, or a raised quota, lets its writes through again. `details` has
+    `quota` ("entries" or "bytes"), `used` and `limit`."""
+
+    @property
+    def quota(self) -> Optional[str]:
+        return self.details.get("quota")
+
+
 class ServerError(EngramError):
     """500: engram's own failure."""
 
@@ -88,6 +99,8 @@ def from_response(status: int, body: Any) -> EngramError:
         error = {"code": "http_error", "message": f"HTTP {status}: {body!r}"[:500]}
     details = {k: v for k, v in error.items() if k not in ("code", "message", "hint")}
     kind = _BY_STATUS.get(status, ServerError if status >= 500 else EngramError)
+    if error.get("code") == "quota_exceeded":
+        kind = QuotaExceeded
     return kind(
         str(error.get("message", "")),
         code=str(error.get("code", "error")),

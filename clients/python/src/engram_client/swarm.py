@@ -155,6 +155,19 @@ class SwarmMemoryManager:
         params = {"after": after, "prefix": prefix, "limit": limit}
         return self._call(_Request("GET", "/v1/events", params=params))
 
+    # Health and optimisation (admin keys)
+    def get_memory_health_report(self) -> Dict[str, Any]:
+        """The memory health report: `overall_health` ("healthy" or "needs_attention"),
+        `findings`, entries per agent and category, expired keys and memories not swept,
+        leaked leases, orphans, duplicates, collections and quota use."""
+        return self._call(_Request("GET", "/v1/swarm/health"))
+
+    def optimize_memory(self, auto_apply: bool = False) -> Dict[str, Any]:
+        """The repairs the health report calls for: `plan`; with `auto_apply`, carried out
+        (`optimizations_applied`, `space_saved` in bytes)."""
+        body = {"apply": auto_apply}
+        return self._call(_Request("POST", "/v1/swarm/optimize", body, idempotent=True))
+
     def close(self) -> None:
         self._client.close()
 
