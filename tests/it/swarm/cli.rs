@@ -155,3 +155,41 @@ fn outcomes_a_strategy_and_insights_locally_and_through_the_server() {
     server.kill().expect("stop");
     server.wait().expect("reaped");
 }
+
+#[test]
+fn health_and_optimize_locally_and_through_the_server() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let h = home.path();
+    // The live key first: a process's first write sweeps what has expired.
+    run(h, &["swarm", "put", "swarm/prod/plan", r#"{"step": 1}"#]);
+    run(
+        h,
+        &["swarm", "put", "session/run-1/scratch", r#""x""#, "--ttl-ms", "1"],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let report = run(h, &["health", "--json"]);
+    assert_eq!(report["overall_health"], "needs_attention");
+    assert_eq!(report["swarm"]["expired"], 1);
+    assert_eq!(report["swarm"]["live"], 1);
+
+    // Without --apply: a plan, and nothing changes.
+    let plan = run(h, &["optimize", "--json"]);
+    assert_eq!(plan["applied"], false);
+    assert_eq!(plan["plan"]["steps"][0]["action"], "sweep_expired_keys");
+    assert_eq!(plan["plan"]["steps"][0]["items"], 1);
+    assert_eq!(run(h, &["health", "--json"])["swarm"]["expired"], 1);
+
+    // Through the server that holds the directory, the same commands.
+    let mut serve = engram_at(h);
+    serve.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (mut server, _base, _log) = crate::common::serve(serve);
+    let applied = run(h, &["optimize", "--apply", "--json"]);
+    assert_eq!(applied["applied"], true);
+    assert_eq!(applied["optimizations_applied"][0]["done"], 1);
+    let text = engram_at(h).args(["health"]).output().expect("run");
+    let text = success_stdout(&text);
+    assert!(text.starts_with("overall  healthy"), "{text}");
+    assert_eq!(run(h, &["swarm", "get", "swarm/prod/plan"])["version"], 1);
+    server.kill().expect("stop");
+    server.wait().expect("reaped");
+}
