@@ -138,25 +138,24 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
     }
     if census.expired > 0 {
         findings.push(format!(
-            "{} swarm key(s) expired but not swept yet (reads already skip them)",
-            census.expired
+            "{} expired but not swept yet (reads already skip them)",
+            count(census.expired, "swarm key", "swarm keys")
         ));
     }
     if memories_census.expired > 0 {
         findings.push(format!(
-            "{} short-term memor{} expired but not swept yet (reads already skip them)",
-            memories_census.expired,
-            if memories_census.expired == 1 {
-                "y"
-            } else {
-                "ies"
-            }
+            "{} expired but not swept yet (reads already skip them)",
+            count(
+                memories_census.expired,
+                "short-term memory",
+                "short-term memories"
+            )
         ));
     }
     if !leaked_leases.is_empty() {
         findings.push(format!(
-            "{} lease holder(s) lapsed without releasing: {}",
-            leaked_leases.len(),
+            "{} lapsed without releasing: {}",
+            count(leaked_leases.len(), "lease holder", "lease holders"),
             leaked_leases
                 .iter()
                 .take(5)
@@ -168,25 +167,24 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
     let orphans = &memories_census.orphans;
     if !orphans.children.is_empty() {
         findings.push(format!(
-            "{} memor{} whose parent is gone",
-            orphans.children.len(),
-            if orphans.children.len() == 1 {
-                "y"
-            } else {
-                "ies"
-            }
+            "{} whose parent is gone",
+            count(orphans.children.len(), "memory", "memories")
         ));
     }
     if orphans.traces() > 0 {
         findings.push(format!(
-            "{} relationship(s), group membership(s), reinforcement(s) or version(s) name \
-             {} memor{} that is gone",
-            orphans.traces(),
-            orphans.missing.len(),
+            "{} ({} relationships, {} group memberships, {} reinforcements, {} versions) of {} \
+             that {} gone",
+            count(orphans.traces(), "trace", "traces"),
+            orphans.relationships,
+            orphans.group_members,
+            orphans.reinforcements,
+            orphans.versions,
+            count(orphans.missing.len(), "memory", "memories"),
             if orphans.missing.len() == 1 {
-                "y"
+                "is"
             } else {
-                "ies"
+                "are"
             }
         ));
     }
@@ -197,8 +195,8 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
         .sum();
     if duplicates > 0 {
         findings.push(format!(
-            "{duplicates} memor{} duplicate another one exactly",
-            if duplicates == 1 { "y" } else { "ies" }
+            "{} exactly another one",
+            count(duplicates, "memory duplicates", "memories duplicate")
         ));
     }
     Ok(HealthReport {
@@ -217,4 +215,9 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
         collections,
         quotas,
     })
+}
+
+/// `n` with the noun that fits it: `1 memory`, `2 memories`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

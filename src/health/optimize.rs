@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{HealthError, HealthReport};
+use super::{HealthError, HealthReport, count};
 use crate::Engram;
 
 /// One kind of repair.
@@ -100,15 +100,26 @@ impl Plan {
             &mut steps,
             Action::SweepExpiredKeys,
             report.swarm.expired,
-            format!("delete {} expired swarm key(s)", report.swarm.expired),
+            format!(
+                "delete {}",
+                count(
+                    report.swarm.expired,
+                    "expired swarm key",
+                    "expired swarm keys"
+                )
+            ),
         );
         push(
             &mut steps,
             Action::SweepExpiredMemories,
             report.memories.expired,
             format!(
-                "delete {} expired short-term memor(ies)",
-                report.memories.expired
+                "delete {}",
+                count(
+                    report.memories.expired,
+                    "expired short-term memory",
+                    "expired short-term memories"
+                )
             ),
         );
         push(
@@ -116,8 +127,12 @@ impl Plan {
             Action::ReleaseLeakedLeases,
             report.leaked_leases.len(),
             format!(
-                "remove {} lapsed lease holder(s)",
-                report.leaked_leases.len()
+                "remove {}",
+                count(
+                    report.leaked_leases.len(),
+                    "lapsed lease holder",
+                    "lapsed lease holders"
+                )
             ),
         );
         let orphans = &report.memories.orphans;
@@ -126,8 +141,8 @@ impl Plan {
             Action::DetachOrphans,
             orphans.children.len(),
             format!(
-                "detach {} memor(ies) whose parent is gone",
-                orphans.children.len()
+                "detach {} whose parent is gone",
+                count(orphans.children.len(), "memory", "memories")
             ),
         );
         push(
@@ -135,9 +150,9 @@ impl Plan {
             Action::PurgeOrphanTraces,
             orphans.traces(),
             format!(
-                "delete {} trace(s) of {} missing memor(ies)",
-                orphans.traces(),
-                orphans.missing.len()
+                "delete {} of {}",
+                count(orphans.traces(), "trace", "traces"),
+                count(orphans.missing.len(), "missing memory", "missing memories")
             ),
         );
         let duplicates: usize = report
@@ -151,7 +166,8 @@ impl Plan {
             Action::Deduplicate,
             duplicates,
             format!(
-                "delete {duplicates} duplicate memor(ies) of {} kept",
+                "delete {} of {} kept",
+                count(duplicates, "duplicate memory", "duplicate memories"),
                 report.memories.duplicates.len()
             ),
         );
@@ -170,7 +186,10 @@ impl Plan {
             &mut steps,
             Action::Compact,
             compact,
-            format!("merge segments and checkpoint {compact} collection(s)"),
+            format!(
+                "merge segments and checkpoint {}",
+                count(compact, "collection", "collections")
+            ),
         );
         Self { steps }
     }

@@ -537,10 +537,7 @@ impl Leases {
         let mut removed = 0;
         for (record, _) in self.records()? {
             let name = record.name;
-            loop {
-                let Some((mut current, version)) = self.read(&name)? else {
-                    break;
-                };
+            while let Some((mut current, version)) = self.read(&name)? {
                 let now = (self.now)();
                 let before = current.holders.len();
                 current.holders.retain(|h| h.expires_at > now);

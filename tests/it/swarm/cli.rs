@@ -164,7 +164,14 @@ fn health_and_optimize_locally_and_through_the_server() {
     run(h, &["swarm", "put", "swarm/prod/plan", r#"{"step": 1}"#]);
     run(
         h,
-        &["swarm", "put", "session/run-1/scratch", r#""x""#, "--ttl-ms", "1"],
+        &[
+            "swarm",
+            "put",
+            "session/run-1/scratch",
+            r#""x""#,
+            "--ttl-ms",
+            "1",
+        ],
     );
     std::thread::sleep(std::time::Duration::from_millis(50));
     let report = run(h, &["health", "--json"]);
