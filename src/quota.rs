@@ -152,23 +152,20 @@ impl Quotas {
     /// Refuses a write by `agent` once it has reached a quota
     /// ([`QuotaError::Exceeded`]); nothing is counted when no quota is set.
     pub fn admit(&self, store: &Store, agent: &str) -> Result<(), QuotaError> {
-        if let Some(limit) = self.settings.entries_per_agent {
-            let used = self.entries(store, agent)?;
+        let limits = [
+            (QuotaKind::Entries, self.settings.entries_per_agent),
+            (QuotaKind::Bytes, self.settings.bytes_per_agent),
+        ];
+        for (kind, limit) in limits {
+            let Some(limit) = limit else { continue };
+            let used = match kind {
+                QuotaKind::Entries => self.entries(store, agent)?,
+                QuotaKind::Bytes => self.recent_bytes(store, agent)?,
+            };
             if used >= limit {
                 return Err(QuotaError::Exceeded {
                     agent: agent.to_owned(),
-                    kind: QuotaKind::Entries,
-                    used,
-                    limit,
-                });
-            }
-        }
-        if let Some(limit) = self.settings.bytes_per_agent {
-            let used = self.recent_bytes(store, agent)?;
-            if used >= limit {
-                return Err(QuotaError::Exceeded {
-                    agent: agent.to_owned(),
-                    kind: QuotaKind::Bytes,
+                    kind,
                     used,
                     limit,
                 });

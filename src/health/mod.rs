@@ -95,10 +95,7 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
     let memories_census = memories.census()?;
     let leaked_leases = engram.leases().lapsed()?;
     let collections = engram.memory().store().stats()?;
-    let disk_bytes = collections
-        .iter()
-        .map(|c| c.disk_bytes)
-        .sum::<Option<u64>>();
+    let disk_bytes = disk_bytes(&collections);
 
     let mut by_agent: BTreeMap<String, AgentEntries> = BTreeMap::new();
     for (agent, n) in &census.by_agent {
@@ -220,4 +217,9 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
 /// `n` with the noun that fits it: `1 memory`, `2 memories`.
 pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The disk bytes of `collections` together, when the backend tells them all.
+fn disk_bytes(collections: &[CollectionInfo]) -> Option<u64> {
+    collections.iter().map(|c| c.disk_bytes).sum()
 }

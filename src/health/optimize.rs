@@ -227,13 +227,7 @@ pub fn optimize(engram: &Engram, apply: bool) -> Result<Optimization, HealthErro
             done,
         });
     }
-    let after = engram
-        .memory()
-        .store()
-        .stats()?
-        .iter()
-        .map(|c| c.disk_bytes)
-        .sum::<Option<u64>>();
+    let after = super::disk_bytes(&engram.memory().store().stats()?);
     Ok(Optimization {
         applied: true,
         plan,

@@ -14,10 +14,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{MEMORIES_COLLECTION, Memories, MemoryRecord, Result, alive, parse};
+use super::{MEMORIES_COLLECTION, Memories, MemoryRecord, Result, alive, no_parent, parse};
 use crate::store::coord::version_of;
 use crate::store::coord::versioned::at_version;
-use crate::store::{Applied, Condition, Filter, Payload, PointId};
+use crate::store::{Applied, Condition, Filter, PointId};
 
 /// General memory counted and checked ([`Memories::census`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -103,10 +103,11 @@ impl Memories {
         let orphans = self.census()?.orphans;
         let mut detached = 0;
         for child in &orphans.children {
-            let mut patch = Payload::new();
-            patch.insert("parent_id".into(), serde_json::Value::Null);
             let still = Filter::all([Condition::keyword("parent_id", child.parent_id.to_string())]);
-            detached += match self.memories.set_payload_if(&[child.id], patch, &still)? {
+            detached += match self
+                .memories
+                .set_payload_if(&[child.id], no_parent(), &still)?
+            {
                 Applied::Points(n) => n,
                 Applied::Unknown => 1,
             };
@@ -138,10 +139,9 @@ impl Memories {
             if gone > 0 {
                 // A trace or child written between the scan and the delete goes too.
                 self.remove_traces(&[*id])?;
-                for child in self.children_of(&[*id])? {
-                    let mut patch = Payload::new();
-                    patch.insert("parent_id".into(), serde_json::Value::Null);
-                    self.memories.set_payload(&[child], patch)?;
+                let children = self.children_of(&[*id])?;
+                if !children.is_empty() {
+                    self.memories.set_payload(&children, no_parent())?;
                 }
                 removed += gone;
             }

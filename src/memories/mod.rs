@@ -712,9 +712,7 @@ impl Memories {
             for _ in 0..2 {
                 let children = self.children_of(&[intent.root])?;
                 if !children.is_empty() {
-                    let mut patch = Payload::new();
-                    patch.insert("parent_id".into(), Value::Null);
-                    self.memories.set_payload(&children, patch)?;
+                    self.memories.set_payload(&children, no_parent())?;
                     deletion.detached += children.len();
                 }
             }
@@ -1469,6 +1467,11 @@ fn not_expired(now: i64) -> Condition {
         Condition::is_empty("expires_at"),
         Condition::at_least("expires_at", (now + 1) as f64),
     ])
+}
+
+/// The payload change that detaches a memory from its parent.
+fn no_parent() -> Payload {
+    Payload::from_iter([("parent_id".to_owned(), Value::Null)])
 }
 
 fn version_id(memory: PointId, version: u64) -> PointId {
