@@ -10,14 +10,16 @@
 //!                                   # holds (default 10; 0 fails at once)
 //!
 //! [qdrant]                          # use a Qdrant server instead of the embedded store
-//! url = "http://qdrant:6334"
+//! url = "http://qdrant:6334"        # or every node's URL, comma-separated
 //! api_key = "…"
 //! namespace = "prod"                # collection prefix (default "engram")
-//! replication_factor = 2            # of new collections, on a cluster (default: the server's)
+//! replication_factor = 2            # copies of each shard of new collections (default 2:
+//!                                   # one node can be lost; a single node keeps one copy)
 //! write_consistency_factor = 1      # replicas that acknowledge a write (default: the server's)
-//! shard_number = 3                  # shards of new collections (default: the server's)
-//! write_ordering = "strong"         # strong (default), medium or weak
-//! read_consistency = "majority"     # majority (default), all, quorum or a number of replicas
+//! shard_number = 3                  # shards of new collections (default: the server's,
+//!                                   # one per node)
+//! write_ordering = "medium"         # medium (default), strong or weak
+//! read_consistency = 1              # a number of replicas (default 1), majority, all or quorum
 //!
 //! [model]
 //! dir = "/opt/models/all-MiniLM-L6-v2"
@@ -383,12 +385,22 @@ impl Config {
                 if let Some(namespace) = overrides.namespace.or(qdrant.namespace) {
                     remote.namespace = namespace;
                 }
-                remote.replication_factor =
-                    overrides.replication_factor.or(qdrant.replication_factor);
+                if let Some(factor) = overrides.replication_factor.or(qdrant.replication_factor) {
+                    remote.replication_factor = factor;
+                }
                 remote.write_consistency_factor = overrides
                     .write_consistency_factor
                     .or(qdrant.write_consistency_factor);
                 remote.shard_number = overrides.shard_number.or(qdrant.shard_number);
+                for (what, value) in [
+                    ("replication factor", Some(remote.replication_factor)),
+                    ("write consistency factor", remote.write_consistency_factor),
+                    ("shard number", remote.shard_number),
+                ] {
+                    if value == Some(0) {
+                        return Err(invalid(format!("the {what} must be 1 or more, not 0")));
+                    }
+                }
                 if let Some(ordering) = write_ordering {
                     remote.write_ordering = ordering;
                 }
@@ -735,7 +747,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = write(
             dir.path(),
-            "lock_timeout_secs = 2.5\n[qdrant]\nurl = \"http://q:6334\"\nreplication_factor = 2\nread_consistency = 1\nwrite_ordering = \"medium\"\n",
+            "lock_timeout_secs = 2.5\n[qdrant]\nurl = \"http://q:6334\"\nreplication_factor = 3\nread_consistency = 1\nwrite_ordering = \"medium\"\n",
         );
         let resolve = |overrides: Overrides| {
             Config::resolve(Overrides {
@@ -748,10 +760,12 @@ mod tests {
         let StoreConfig::Remote(remote) = config.store else {
             panic!("remote");
         };
-        assert_eq!(remote.replication_factor, Some(2));
+        assert_eq!(remote.replication_factor, 3);
         assert_eq!(remote.read_consistency, ReadConsistency::Replicas(1));
         assert_eq!(remote.write_ordering, WriteOrdering::Medium);
         let flagged = resolve(Overrides {
+            replication_factor: Some(1),
+            write_ordering: Some("strong".into()),
             read_consistency: Some("majority".into()),
             lock_timeout_secs: Some(0.0),
             ..Overrides::default()
@@ -762,7 +776,16 @@ mod tests {
             panic!("remote");
         };
         assert_eq!(remote.read_consistency, ReadConsistency::Majority);
+        assert_eq!(remote.write_ordering, WriteOrdering::Strong);
+        assert_eq!(remote.replication_factor, 1);
         for (overrides, expected) in [
+            (
+                Overrides {
+                    shard_number: Some(0),
+                    ..Overrides::default()
+                },
+                "shard number must be 1 or more",
+            ),
             (
                 Overrides {
                     write_ordering: Some("eventually".into()),

@@ -33,7 +33,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "ENGRAM_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Use the Qdrant server or cluster at this gRPC URL instead of the embedded store.
+    /// Use the Qdrant server or cluster at this gRPC URL instead of the embedded store; for
+    /// a cluster, every node's URL separated by commas (engram moves on to the next when one
+    /// does not answer).
     #[arg(long, global = true, env = "ENGRAM_QDRANT_URL", value_name = "URL")]
     pub qdrant_url: Option<String>,
 
@@ -51,8 +53,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "ENGRAM_NAMESPACE", value_name = "NAME")]
     pub namespace: Option<String>,
 
-    /// Copies of each shard that new collections keep on a Qdrant cluster (default: the
-    /// server's).
+    /// Copies of each shard that new collections keep on a Qdrant cluster (default 2, so
+    /// that one node can be lost; a single node keeps one copy).
     #[arg(
         long,
         global = true,
@@ -83,9 +85,10 @@ pub struct Cli {
     )]
     pub shard_number: Option<u32>,
 
-    /// How writes are ordered among a shard's replicas on a Qdrant cluster: strong (default;
-    /// writes to a shard stop while its leading node is down), medium (they go on) or weak
-    /// (only safe with a single engram).
+    /// How writes are ordered among a shard's replicas on a Qdrant cluster: medium (default;
+    /// through the highest live replica, so writes go on when a node dies), strong (through
+    /// the highest replica: writes to its shards stop while that node is down) or weak (only
+    /// safe with a single engram).
     #[arg(
         long,
         global = true,
@@ -94,8 +97,9 @@ pub struct Cli {
     )]
     pub write_ordering: Option<String>,
 
-    /// How many replicas answer a point read on a Qdrant cluster: majority (default; needs
-    /// every replica up), all, quorum, or a number (1 keeps answering with a node down).
+    /// How many replicas answer a point read on a Qdrant cluster: a number (default 1: any
+    /// active replica, which holds every acknowledged write; keeps answering with a node
+    /// down), majority or all (need every replica up), or quorum.
     #[arg(
         long,
         global = true,

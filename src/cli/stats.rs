@@ -81,8 +81,48 @@ fn print(description: String, stats: &MemoryStats, json: bool, out: &mut Output)
             counts(&c.by_source)
         );
     }
+    layouts(stats, &mut text);
     out.text(&text)?;
     Ok(())
+}
+
+/// The shards and replicas of each collection on a Qdrant server, and what differs from
+/// what this engram asks of new collections.
+fn layouts(stats: &MemoryStats, text: &mut String) {
+    let mut header = true;
+    for c in &stats.collections {
+        let Some(layout) = &c.layout else { continue };
+        if header {
+            let _ = writeln!(
+                text,
+                "\nlayout (write ordering {}, read consistency {})\n{:<14} {:>6} {:>12} {:>6} {:>15}  differs",
+                layout.write_ordering,
+                layout.read_consistency,
+                "collection",
+                "shards",
+                "replication",
+                "nodes",
+                "active replicas"
+            );
+            header = false;
+        }
+        let active: u32 = layout.shards.iter().map(|s| s.active).sum();
+        let placed: u32 = layout.shards.iter().map(|s| s.replicas).sum();
+        let _ = writeln!(
+            text,
+            "{:<14} {:>6} {:>12} {:>6} {:>15}  {}",
+            c.collection,
+            layout.shard_number,
+            layout.replication_factor,
+            layout.peers,
+            format!("{active} of {placed}"),
+            if layout.differs.is_empty() {
+                "-".to_owned()
+            } else {
+                layout.differs.join("; ")
+            }
+        );
+    }
 }
 
 fn counts(map: &std::collections::BTreeMap<String, usize>) -> String {

@@ -36,8 +36,8 @@ use self::observations::{Observation, Observations, observation_id};
 use crate::embed::Embedder;
 use crate::store::coord::{Hlc, IdempotencyKeys};
 use crate::store::{
-    Collection, Condition, Filter, Payload, Point, PointId, Query, SearchRequest, Store,
-    StoreError, WriteMode,
+    ClusterLayout, Collection, Condition, Filter, Payload, Point, PointId, Query, SearchRequest,
+    Store, StoreError, WriteMode,
 };
 
 /// What a store call did.
@@ -88,6 +88,10 @@ pub struct CollectionStats {
     /// Bytes allocated on disk (not the apparent size of sparse files), when the backend
     /// can tell.
     pub disk_bytes: Option<u64>,
+    /// Shards and replicas on a Qdrant server or cluster, and where they differ from what
+    /// this engram asks of new collections (absent for the embedded store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<ClusterLayout>,
 }
 
 /// Counts of every collection.
@@ -120,11 +124,13 @@ impl MemoryStats {
                 by_language: BTreeMap::new(),
                 by_source: BTreeMap::new(),
                 disk_bytes: None,
+                layout: None,
             };
             if let Some(collection) = collection {
                 let info = collection.info()?;
                 stats.entries = info.points;
                 stats.disk_bytes = info.disk_bytes;
+                stats.layout = info.layout;
                 stats.by_language = collection
                     .facet("language", None, 1000)?
                     .into_iter()

@@ -12,6 +12,7 @@ mod filter;
 pub mod fusion;
 mod index;
 mod keyword;
+mod layout;
 mod lock;
 pub mod migrate;
 mod remote;
@@ -30,6 +31,7 @@ pub use filter::{Condition, Filter, Range};
 pub use fusion::Fusion;
 pub use index::IndexOptions;
 pub use keyword::{KeywordEncoder, LANGUAGES, SparseVector, TERM_WEIGHT_CEILING, keyword_coverage};
+pub use layout::{ClusterLayout, DEFAULT_REPLICATION_FACTOR, ShardReplicas, WantedLayout};
 pub use lock::DirLock;
 pub use remote::{
     BreakerStatus, ReadConsistency, RemoteCollection, RemoteConfig, RemoteStore, WriteOrdering,

@@ -272,6 +272,9 @@ pub struct CollectionInfo {
     /// Bytes allocated on disk (not the apparent size of sparse files), when the backend
     /// can tell.
     pub disk_bytes: Option<u64>,
+    /// Shards and replicas on a Qdrant server or cluster (`None` for the embedded store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<super::layout::ClusterLayout>,
 }
 
 #[cfg(test)]

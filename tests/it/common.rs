@@ -181,3 +181,56 @@ pub fn serve(
         .expect("the server announces its address");
     (child, base, log)
 }
+
+/// `memories` distinct memory texts from LoCoMo (its conversation turns, observations,
+/// event and session summaries, then questions past the first `queries`) and its first
+/// `queries` distinct questions as the queries.
+pub fn locomo_texts(memories: usize, queries: usize) -> (Vec<String>, Vec<String>) {
+    let path = shared_dir().join("data/locomo/locomo10.json");
+    let samples: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("locomo")).expect("json");
+    fn strings(value: &serde_json::Value, into: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(text) if text.chars().count() >= 20 => {
+                into.push(text.clone())
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, into)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, into)),
+            _ => {}
+        }
+    }
+    let mut texts = Vec::new();
+    for sample in &samples {
+        let conversation = sample["conversation"].as_object().expect("conversation");
+        for turns in conversation
+            .values()
+            .filter_map(serde_json::Value::as_array)
+        {
+            texts.extend(
+                turns
+                    .iter()
+                    .filter_map(|t| t["text"].as_str().map(str::to_owned)),
+            );
+        }
+    }
+    for field in ["observation", "event_summary", "session_summary"] {
+        for sample in &samples {
+            strings(&sample[field], &mut texts);
+        }
+    }
+    let mut questions = Vec::new();
+    for sample in &samples {
+        for qa in sample["qa"].as_array().into_iter().flatten() {
+            questions.extend(qa["question"].as_str().map(str::to_owned));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    questions.retain(|q| seen.insert(q.clone()));
+    let asked: Vec<String> = questions.drain(..queries).collect();
+    texts.extend(questions);
+    let mut seen: std::collections::HashSet<String> = asked.iter().cloned().collect();
+    texts.retain(|t| !t.trim().is_empty() && seen.insert(t.clone()));
+    texts.truncate(memories);
+    assert_eq!(texts.len(), memories);
+    (texts, asked)
+}

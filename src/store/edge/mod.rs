@@ -915,6 +915,7 @@ impl EdgeCollection {
             indexed_vectors: info.indexed_vectors_count,
             segments: info.segments_count,
             disk_bytes: Some(dir_size(&self.dir)),
+            layout: None,
         })
     }
 

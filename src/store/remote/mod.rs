@@ -12,6 +12,7 @@ mod convert;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use qdrant_client::qdrant::{
@@ -36,6 +37,7 @@ use super::filter::{Condition, Filter};
 use super::fusion;
 use super::index::IndexOptions;
 use super::keyword::{KeywordEncoder, SparseVector};
+use super::layout::{ClusterLayout, DEFAULT_REPLICATION_FACTOR, ShardReplicas, WantedLayout};
 use super::schema::{CollectionSpec, DENSE_VECTOR, FieldKind, KEYWORD_VECTOR, validate_name};
 use super::types::{
     CollectionInfo, Hit, Order, Payload, Point, PointId, Query, Record, SearchRequest, StoredPoint,
@@ -51,7 +53,9 @@ const UPSERT_CHUNK: usize = 256;
 /// Where the Qdrant server is and how to talk to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteConfig {
-    /// gRPC URL, e.g. `http://localhost:6334`.
+    /// gRPC URL, e.g. `http://localhost:6334`; or the URLs of several nodes of one cluster,
+    /// separated by commas: a request that cannot reach one node is retried on the next, so
+    /// losing the node engram talks to loses nothing either.
     pub url: String,
     /// API key, if the server requires one.
     pub api_key: Option<String>,
@@ -68,16 +72,20 @@ pub struct RemoteConfig {
     /// Index settings of new collections and the search-time beam width; the same defaults
     /// as the embedded store, so both answer alike.
     pub index: IndexOptions,
-    /// Copies of each shard kept on a cluster, for new collections (default: the server's).
-    pub replication_factor: Option<u32>,
+    /// Copies of each shard kept on a cluster, for new collections. Default:
+    /// [`DEFAULT_REPLICATION_FACTOR`] (2), so that one node can be lost; Qdrant places at
+    /// most one copy per node, so a single node keeps one.
+    pub replication_factor: u32,
     /// Replicas that must acknowledge a write, for new collections (default: the server's).
     pub write_consistency_factor: Option<u32>,
     /// Shards of new collections (default: the server's).
     pub shard_number: Option<u32>,
-    /// How writes are ordered among a shard's replicas. Default: `Strong`.
+    /// How writes are ordered among a shard's replicas. Default: `Medium`, which on one
+    /// node is the same as `Strong` and on a replicated cluster goes on when a node dies.
     pub write_ordering: WriteOrdering,
     /// How many replicas answer a point read (get, scroll, count, facet). Default:
-    /// `Majority`.
+    /// `Replicas(1)`, which on one node is the same as `Majority` and on a replicated
+    /// cluster goes on when a node dies.
     pub read_consistency: ReadConsistency,
 }
 
@@ -117,6 +125,27 @@ pub enum ReadConsistency {
     Quorum,
     /// This many replicas answer.
     Replicas(u32),
+}
+
+impl std::fmt::Display for WriteOrdering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Weak => "weak",
+            Self::Medium => "medium",
+            Self::Strong => "strong",
+        })
+    }
+}
+
+impl std::fmt::Display for ReadConsistency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::Majority => f.write_str("majority"),
+            Self::Quorum => f.write_str("quorum"),
+            Self::Replicas(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 impl std::str::FromStr for WriteOrdering {
@@ -165,11 +194,11 @@ impl RemoteConfig {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(10),
             index: IndexOptions::default(),
-            replication_factor: None,
+            replication_factor: DEFAULT_REPLICATION_FACTOR,
             write_consistency_factor: None,
             shard_number: None,
-            write_ordering: WriteOrdering::Strong,
-            read_consistency: ReadConsistency::Majority,
+            write_ordering: WriteOrdering::Medium,
+            read_consistency: ReadConsistency::Replicas(1),
         }
     }
 }
@@ -189,7 +218,10 @@ impl std::fmt::Debug for RemoteStore {
 }
 
 struct Shared {
-    client: Qdrant,
+    /// One client per node URL; requests go to `clients[current]`.
+    clients: Vec<Qdrant>,
+    /// The node requests go to; moved on to the next when one cannot be reached.
+    current: AtomicUsize,
     runtime: tokio::runtime::Runtime,
     breaker: Breaker,
     config: RemoteConfig,
@@ -256,6 +288,7 @@ impl Shared {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let node = self.current.load(Ordering::Relaxed);
             let failure = match self.runtime.block_on(request()) {
                 Ok(value) => {
                     self.breaker.success();
@@ -272,6 +305,7 @@ impl Shared {
                     });
                 }
                 Failure::Transient(message, wait) if attempt <= self.config.retries => {
+                    self.fail_over(node);
                     let delay = wait.unwrap_or_else(|| backoff(attempt));
                     tracing::debug!("{what} failed ({message}); retry {attempt} in {delay:?}");
                     std::thread::sleep(delay);
@@ -288,8 +322,89 @@ impl Shared {
         }
     }
 
+    /// The client of the node requests go to now.
+    fn client(&self) -> &Qdrant {
+        &self.clients[self.current.load(Ordering::Relaxed) % self.clients.len()]
+    }
+
+    /// Moves requests on to the next node after one to node `failed` failed transiently
+    /// (unless another request moved them already). With one URL, nothing changes.
+    fn fail_over(&self, failed: usize) {
+        if self.clients.len() > 1 {
+            let next = (failed + 1) % self.clients.len();
+            if self
+                .current
+                .compare_exchange(failed, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                tracing::warn!(
+                    "Qdrant node {} did not answer; requests go to {} now",
+                    self.config.url.split(',').nth(failed).unwrap_or("?").trim(),
+                    self.config.url.split(',').nth(next).unwrap_or("?").trim()
+                );
+            }
+        }
+    }
+
     fn qualified(&self, name: &str) -> String {
         format!("{}.{name}", self.config.namespace)
+    }
+
+    /// The layout of collection `qualified` (whose `info` was just read): its parameters,
+    /// and each shard's replicas from the node answering (its cluster state, which needs
+    /// no other node), compared with what this engram asks of new collections.
+    fn layout(&self, qualified: &str, info: &qdrant::CollectionInfo) -> Result<ClusterLayout> {
+        let cluster = self.call("collection cluster info", || {
+            self.client()
+                .collection_cluster_info(qdrant::CollectionClusterInfoRequest {
+                    collection_name: qualified.to_owned(),
+                })
+        })?;
+        let params = info.config.as_ref().and_then(|c| c.params.as_ref());
+        let active = |state: i32| {
+            matches!(
+                qdrant::ReplicaState::try_from(state),
+                Ok(qdrant::ReplicaState::Active)
+            )
+        };
+        let mut shards: std::collections::BTreeMap<u32, ShardReplicas> = Default::default();
+        let mut peers = std::collections::BTreeSet::new();
+        let replicas = cluster
+            .local_shards
+            .iter()
+            .map(|s| (s.shard_id, cluster.peer_id, s.state))
+            .chain(
+                cluster
+                    .remote_shards
+                    .iter()
+                    .map(|s| (s.shard_id, s.peer_id, s.state)),
+            );
+        for (shard, peer, state) in replicas {
+            peers.insert(peer);
+            let entry = shards.entry(shard).or_insert(ShardReplicas {
+                shard,
+                replicas: 0,
+                active: 0,
+            });
+            entry.replicas += 1;
+            entry.active += u32::from(active(state));
+        }
+        let mut layout = ClusterLayout {
+            shard_number: params.map(|p| p.shard_number).unwrap_or(1),
+            replication_factor: params.and_then(|p| p.replication_factor).unwrap_or(1),
+            write_consistency_factor: params.and_then(|p| p.write_consistency_factor).unwrap_or(1),
+            peers: peers.len(),
+            shards: shards.into_values().collect(),
+            write_ordering: self.config.write_ordering.to_string(),
+            read_consistency: self.config.read_consistency.to_string(),
+            differs: Vec::new(),
+        };
+        layout.compare(WantedLayout {
+            replication_factor: self.config.replication_factor,
+            shard_number: self.config.shard_number,
+            write_consistency_factor: self.config.write_consistency_factor,
+        });
+        Ok(layout)
     }
 }
 
@@ -306,23 +421,40 @@ impl RemoteStore {
                 message: format!("cannot start the client runtime: {e}"),
                 caller_fault: false,
             })?;
-        let client = {
+        let urls: Vec<&str> = config
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Err(StoreError::Remote {
+                message: "no Qdrant URL given".into(),
+                caller_fault: true,
+            });
+        }
+        let clients = {
             let _context = runtime.enter();
-            Qdrant::from_url(&config.url)
-                .api_key(config.api_key.clone())
-                .timeout(config.timeout)
-                .connect_timeout(config.timeout)
-                .skip_compatibility_check()
-                .build()
-                .map_err(|e| StoreError::Remote {
-                    message: format!("invalid Qdrant URL {:?}: {e}", config.url),
-                    caller_fault: true,
-                })?
+            urls.iter()
+                .map(|url| {
+                    Qdrant::from_url(url)
+                        .api_key(config.api_key.clone())
+                        .timeout(config.timeout)
+                        .connect_timeout(config.timeout)
+                        .skip_compatibility_check()
+                        .build()
+                        .map_err(|e| StoreError::Remote {
+                            message: format!("invalid Qdrant URL {url:?}: {e}"),
+                            caller_fault: true,
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?
         };
         let breaker = Breaker::new(config.breaker_threshold, config.breaker_cooldown);
         Ok(Self {
             shared: Arc::new(Shared {
-                client,
+                clients,
+                current: AtomicUsize::new(0),
                 runtime,
                 breaker,
                 config,
@@ -353,7 +485,7 @@ impl RemoteStore {
         let shared = &self.shared;
         let name = shared.qualified(&spec.name);
         let exists = shared.call("check collection", || {
-            shared.client.collection_exists(&name)
+            shared.client().collection_exists(&name)
         })?;
         if !exists {
             let spec_json = serde_json::to_value(spec)
@@ -387,9 +519,7 @@ impl RemoteStore {
             if spec.has_vectors() {
                 request = request.vectors_config(vectors);
             }
-            if let Some(factor) = shared.config.replication_factor {
-                request = request.replication_factor(factor);
-            }
+            request = request.replication_factor(shared.config.replication_factor);
             if let Some(factor) = shared.config.write_consistency_factor {
                 request = request.write_consistency_factor(factor);
             }
@@ -397,7 +527,7 @@ impl RemoteStore {
                 request = request.shard_number(shards);
             }
             match shared.call("create collection", || {
-                shared.client.create_collection(request.clone())
+                shared.client().create_collection(request.clone())
             }) {
                 Ok(_) => {}
                 // Another engram created it first: fine, it is checked below like any other.
@@ -422,7 +552,7 @@ impl RemoteStore {
     pub fn collection_names(&self) -> Result<Vec<String>> {
         let shared = &self.shared;
         let prefix = shared.qualified("");
-        let response = shared.call("list collections", || shared.client.list_collections())?;
+        let response = shared.call("list collections", || shared.client().list_collections())?;
         let mut names: Vec<String> = response
             .collections
             .into_iter()
@@ -439,13 +569,13 @@ impl RemoteStore {
         let shared = &self.shared;
         let qualified = shared.qualified(name);
         if !shared.call("check collection", || {
-            shared.client.collection_exists(&qualified)
+            shared.client().collection_exists(&qualified)
         })? {
             return Ok(None);
         }
         let info = shared
             .call("collection info", || {
-                shared.client.collection_info(&qualified)
+                shared.client().collection_info(&qualified)
             })?
             .result;
         let spec = info
@@ -469,7 +599,7 @@ impl RemoteStore {
         let qualified = shared.qualified(name);
         let info = shared
             .call("collection info", || {
-                shared.client.collection_info(&qualified)
+                shared.client().collection_info(&qualified)
             })?
             .result
             .ok_or_else(|| StoreError::Remote {
@@ -478,7 +608,7 @@ impl RemoteStore {
             })?;
         let count = shared.call("count", || {
             shared
-                .client
+                .client()
                 .count(CountPointsBuilder::new(&qualified).exact(true))
         })?;
         Ok(CollectionInfo {
@@ -487,6 +617,7 @@ impl RemoteStore {
             indexed_vectors: info.indexed_vectors_count.unwrap_or(0) as usize,
             segments: info.segments_count as usize,
             disk_bytes: None,
+            layout: Some(shared.layout(&qualified, &info)?),
         })
     }
 
@@ -496,7 +627,7 @@ impl RemoteStore {
         let shared = &self.shared;
         let qualified = shared.qualified(name);
         shared.call("delete collection", || {
-            shared.client.delete_collection(&qualified)
+            shared.client().delete_collection(&qualified)
         })?;
         Ok(())
     }
@@ -570,7 +701,7 @@ impl RemoteCollection {
     fn info_raw(&self) -> Result<qdrant::CollectionInfo> {
         let shared = &self.shared;
         let response = shared.call("collection info", || {
-            shared.client.collection_info(&self.name)
+            shared.client().collection_info(&self.name)
         })?;
         response.result.ok_or_else(|| StoreError::Remote {
             message: format!("no info returned for {}", self.name),
@@ -663,7 +794,7 @@ impl RemoteCollection {
                     )
                     .wait(true);
                     shared.call("create index", || {
-                        shared.client.create_field_index(request.clone())
+                        shared.client().create_field_index(request.clone())
                     })?;
                 }
             }
@@ -680,7 +811,7 @@ impl RemoteCollection {
             let request = UpsertPointsBuilder::new(&self.name, chunk.to_vec())
                 .wait(true)
                 .ordering(self.ordering());
-            shared.call("upsert", || shared.client.upsert_points(request.clone()))?;
+            shared.call("upsert", || shared.client().upsert_points(request.clone()))?;
         }
         Ok(())
     }
@@ -714,7 +845,7 @@ impl RemoteCollection {
                 request = request.update_filter(condition.clone());
             }
             shared.call("conditional upsert", || {
-                shared.client.upsert_points(request.clone())
+                shared.client().upsert_points(request.clone())
             })?;
         }
         Ok(())
@@ -748,7 +879,7 @@ impl RemoteCollection {
             request = request.offset(id_to_remote(offset));
         }
         let shared = &self.shared;
-        let response = shared.call("export", || shared.client.scroll(request.clone()))?;
+        let response = shared.call("export", || shared.client().scroll(request.clone()))?;
         let points = response
             .result
             .into_iter()
@@ -788,7 +919,7 @@ impl RemoteCollection {
             let request = UpsertPointsBuilder::new(&self.name, chunk.to_vec())
                 .wait(true)
                 .ordering(self.ordering());
-            shared.call("import", || shared.client.upsert_points(request.clone()))?;
+            shared.call("import", || shared.client().upsert_points(request.clone()))?;
         }
         Ok(())
     }
@@ -810,7 +941,7 @@ impl RemoteCollection {
                 names: vec![DENSE_VECTOR.to_owned()],
             });
         }
-        let response = shared.call("get points", || shared.client.get_points(request.clone()))?;
+        let response = shared.call("get points", || shared.client().get_points(request.clone()))?;
         let mut by_id: HashMap<PointId, Record> = HashMap::new();
         for point in response.result {
             let record = Record {
@@ -836,7 +967,7 @@ impl RemoteCollection {
             .wait(true)
             .ordering(self.ordering());
         shared.call("delete points", || {
-            shared.client.delete_points(request.clone())
+            shared.client().delete_points(request.clone())
         })?;
         Ok(())
     }
@@ -854,7 +985,7 @@ impl RemoteCollection {
             .wait(true)
             .ordering(self.ordering());
         shared.call("conditional delete", || {
-            shared.client.delete_points(request.clone())
+            shared.client().delete_points(request.clone())
         })?;
         Ok(())
     }
@@ -872,7 +1003,7 @@ impl RemoteCollection {
             .wait(true)
             .ordering(self.ordering());
         shared.call("delete by filter", || {
-            shared.client.delete_points(request.clone())
+            shared.client().delete_points(request.clone())
         })?;
         Ok(())
     }
@@ -889,7 +1020,9 @@ impl RemoteCollection {
             })
             .wait(true)
             .ordering(self.ordering());
-        shared.call("set payload", || shared.client.set_payload(request.clone()))?;
+        shared.call("set payload", || {
+            shared.client().set_payload(request.clone())
+        })?;
         Ok(())
     }
 
@@ -911,7 +1044,7 @@ impl RemoteCollection {
             .wait(true)
             .ordering(self.ordering());
         shared.call("conditional set payload", || {
-            shared.client.set_payload(request.clone())
+            shared.client().set_payload(request.clone())
         })?;
         Ok(())
     }
@@ -941,7 +1074,7 @@ impl RemoteCollection {
             });
         }
         let shared = &self.shared;
-        let response = shared.call("scroll", || shared.client.scroll(request.clone()))?;
+        let response = shared.call("scroll", || shared.client().scroll(request.clone()))?;
         let records = response
             .result
             .into_iter()
@@ -978,7 +1111,7 @@ impl RemoteCollection {
         if let Some(filter) = filter {
             request = request.filter(filter_to_remote(filter)?);
         }
-        let response = shared.call("facet", || shared.client.facet(request.clone()))?;
+        let response = shared.call("facet", || shared.client().facet(request.clone()))?;
         Ok(response
             .hits
             .into_iter()
@@ -1017,7 +1150,7 @@ impl RemoteCollection {
             request = request.filter(filter_to_remote(filter)?);
         }
         let shared = &self.shared;
-        let response = shared.call("ordered scroll", || shared.client.scroll(request.clone()))?;
+        let response = shared.call("ordered scroll", || shared.client().scroll(request.clone()))?;
         response
             .result
             .into_iter()
@@ -1040,7 +1173,7 @@ impl RemoteCollection {
             request = request.filter(filter_to_remote(filter)?);
         }
         let shared = &self.shared;
-        let response = shared.call("count", || shared.client.count(request.clone()))?;
+        let response = shared.call("count", || shared.client().count(request.clone()))?;
         Ok(response.result.map(|r| r.count as usize).unwrap_or(0))
     }
 
@@ -1088,7 +1221,7 @@ impl RemoteCollection {
                     threshold,
                     true,
                 );
-                let response = shared.call("search", || shared.client.query(query.clone()))?;
+                let response = shared.call("search", || shared.client().query(query.clone()))?;
                 response.result.into_iter().map(|p| hit(p, true)).collect()
             }
             Query::Keyword(text) => {
@@ -1104,7 +1237,7 @@ impl RemoteCollection {
                     threshold,
                     true,
                 );
-                let response = shared.call("search", || shared.client.query(query.clone()))?;
+                let response = shared.call("search", || shared.client().query(query.clone()))?;
                 response.result.into_iter().map(|p| hit(p, false)).collect()
             }
             Query::Hybrid { vector, text } => {
@@ -1135,8 +1268,9 @@ impl RemoteCollection {
                     );
                 }
                 let batch = QueryBatchPointsBuilder::new(&self.name, queries);
-                let response =
-                    shared.call("hybrid search", || shared.client.query_batch(batch.clone()))?;
+                let response = shared.call("hybrid search", || {
+                    shared.client().query_batch(batch.clone())
+                })?;
                 let mut lists = response.result.into_iter().map(|batch| {
                     batch
                         .result
@@ -1169,6 +1303,7 @@ impl RemoteCollection {
             indexed_vectors: info.indexed_vectors_count.unwrap_or(0) as usize,
             segments: info.segments_count as usize,
             disk_bytes: None,
+            layout: Some(self.shared.layout(&self.name, &info)?),
         })
     }
 

@@ -6,6 +6,7 @@
 
 mod cluster;
 mod edge;
+mod node_loss;
 mod remote;
 
 use std::collections::{BTreeMap, BTreeSet};

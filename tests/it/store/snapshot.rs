@@ -4,7 +4,7 @@
 //! (LoCoMo's questions). A changed, cut or foreign file is refused with a clear error and
 //! changes nothing; so is a restore into a store that holds points.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -13,10 +13,10 @@ use engram::memories::{Memories, MemoryFilters, MemoryInput, Scoring, Tier};
 use engram::memory::Metrics;
 use engram::store::snapshot::{self, SnapshotError};
 use engram::store::{PointId, Store, StoredPoint};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::fixture::{Backend, Fixture, records};
-use crate::common::{shared_dir, shared_embedder};
+use crate::common::{locomo_texts, shared_embedder};
 
 const MEMORIES: usize = 10_000;
 const QUERIES: usize = 100;
@@ -71,61 +71,13 @@ fn similar_episodes(store: &Store) -> Vec<(PointId, f32)> {
         .collect()
 }
 
-/// 10,000 distinct memory texts from LoCoMo (its conversation turns, observations, event
-/// and session summaries, then questions past the first 100) and its first 100 distinct
-/// questions as the queries.
-fn locomo() -> (Vec<String>, Vec<String>) {
-    let path = shared_dir().join("data/locomo/locomo10.json");
-    let samples: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("locomo")).expect("json");
-    fn strings(value: &Value, into: &mut Vec<String>) {
-        match value {
-            Value::String(text) if text.chars().count() >= 20 => into.push(text.clone()),
-            Value::Array(items) => items.iter().for_each(|v| strings(v, into)),
-            Value::Object(map) => map.values().for_each(|v| strings(v, into)),
-            _ => {}
-        }
-    }
-    let mut texts = Vec::new();
-    for sample in &samples {
-        let conversation = sample["conversation"].as_object().expect("conversation");
-        for turns in conversation.values().filter_map(Value::as_array) {
-            texts.extend(
-                turns
-                    .iter()
-                    .filter_map(|t| t["text"].as_str().map(str::to_owned)),
-            );
-        }
-    }
-    for field in ["observation", "event_summary", "session_summary"] {
-        for sample in &samples {
-            strings(&sample[field], &mut texts);
-        }
-    }
-    let mut questions = Vec::new();
-    for sample in &samples {
-        for qa in sample["qa"].as_array().into_iter().flatten() {
-            questions.extend(qa["question"].as_str().map(str::to_owned));
-        }
-    }
-    let mut seen = HashSet::new();
-    questions.retain(|q| seen.insert(q.clone()));
-    let queries: Vec<String> = questions.drain(..QUERIES).collect();
-    texts.extend(questions);
-    let mut seen: HashSet<String> = queries.iter().cloned().collect();
-    texts.retain(|t| !t.trim().is_empty() && seen.insert(t.clone()));
-    texts.truncate(MEMORIES);
-    assert_eq!((texts.len(), queries.len()), (MEMORIES, QUERIES));
-    (texts, queries)
-}
-
 /// Seeds a store once for every case, snapshots it, and keeps what it answered.
 fn source() -> &'static Source {
     static SOURCE: OnceLock<Source> = OnceLock::new();
     SOURCE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open_edge(&dir.path().join("data")).expect("store");
-        let (turns, queries) = locomo();
+        let (turns, queries) = locomo_texts(MEMORIES, QUERIES);
         let m = memories(&store);
         for chunk in turns.chunks(1000) {
             let inputs = chunk
