@@ -71,6 +71,13 @@ pub fn report(cli: &Cli, json: bool, out: &mut Output) -> CliResult {
             c.disk_bytes.map(human_bytes).unwrap_or_else(|| "-".into())
         );
     }
+    super::stats::layouts(
+        report
+            .collections
+            .iter()
+            .filter_map(|c| c.layout.as_ref().map(|l| (c.name.as_str(), l))),
+        &mut text,
+    );
     if !report.quotas.is_empty() {
         let _ = writeln!(
             text,

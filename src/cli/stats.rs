@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use engram::config::StoreConfig;
 use engram::memory::MemoryStats;
-use engram::store::{EdgeOptions, EdgeStore, Inspection, Store, StoreError};
+use engram::store::{ClusterLayout, EdgeOptions, EdgeStore, Inspection, Store, StoreError};
 use serde::Serialize;
 
 use super::args::Cli;
@@ -81,21 +81,29 @@ fn print(description: String, stats: &MemoryStats, json: bool, out: &mut Output)
             counts(&c.by_source)
         );
     }
-    layouts(stats, &mut text);
+    layouts(
+        stats
+            .collections
+            .iter()
+            .filter_map(|c| c.layout.as_ref().map(|l| (c.collection.as_str(), l))),
+        &mut text,
+    );
     out.text(&text)?;
     Ok(())
 }
 
 /// The shards and replicas of each collection on a Qdrant server, and what differs from
-/// what this engram asks of new collections.
-fn layouts(stats: &MemoryStats, text: &mut String) {
+/// what this engram asks of new collections (nothing for the embedded store).
+pub(super) fn layouts<'a>(
+    collections: impl Iterator<Item = (&'a str, &'a ClusterLayout)>,
+    text: &mut String,
+) {
     let mut header = true;
-    for c in &stats.collections {
-        let Some(layout) = &c.layout else { continue };
+    for (name, layout) in collections {
         if header {
             let _ = writeln!(
                 text,
-                "\nlayout (write ordering {}, read consistency {})\n{:<14} {:>6} {:>12} {:>6} {:>15}  differs",
+                "\nlayout (write ordering {}, read consistency {})\n{:<24} {:>6} {:>12} {:>6} {:>15}  differs",
                 layout.write_ordering,
                 layout.read_consistency,
                 "collection",
@@ -110,8 +118,8 @@ fn layouts(stats: &MemoryStats, text: &mut String) {
         let placed: u32 = layout.shards.iter().map(|s| s.replicas).sum();
         let _ = writeln!(
             text,
-            "{:<14} {:>6} {:>12} {:>6} {:>15}  {}",
-            c.collection,
+            "{:<24} {:>6} {:>12} {:>6} {:>15}  {}",
+            name,
             layout.shard_number,
             layout.replication_factor,
             layout.peers,

@@ -196,6 +196,24 @@ pub fn report(engram: &Engram) -> Result<HealthReport, HealthError> {
             count(duplicates, "memory duplicates", "memories duplicate")
         ));
     }
+    for (name, layout) in collections
+        .iter()
+        .filter_map(|c| c.layout.as_ref().map(|l| (&c.name, l)))
+    {
+        let degraded = layout.degraded_shards();
+        if degraded > 0 {
+            findings.push(format!(
+                "{name}: {} a replica that is not active (a node down or catching up)",
+                count(degraded, "shard has", "shards have")
+            ));
+        }
+        if !layout.differs.is_empty() {
+            findings.push(format!(
+                "{name}: the layout differs from engram's settings: {}",
+                layout.differs.join("; ")
+            ));
+        }
+    }
     Ok(HealthReport {
         overall_health: if findings.is_empty() {
             Overall::Healthy

@@ -310,8 +310,9 @@ fn an_existing_layout_that_differs_is_reported_and_kept(config: &RemoteConfig) {
     );
 }
 
-/// `engram stats` on the cluster with the first node down answers (through the next URL)
-/// and shows every collection's layout. (Whether a replica shows as down is Qdrant's
+/// `engram stats` and `engram health` on the cluster with the first node down answer
+/// (through the next URL) and show every collection's layout; the health report names the
+/// shards of the memories collection that lost a replica. (Whether a replica shows as down is Qdrant's
 /// record: it marks a replica dead when a write to it fails, and these collections take
 /// none while the node is down, so the memories collection's layout is what shows it.)
 fn engram_stats_answers_with_a_node_down(config: &RemoteConfig) {
@@ -335,4 +336,19 @@ fn engram_stats_answers_with_a_node_down(config: &RemoteConfig) {
         assert_eq!(collection["layout"]["write_ordering"], "medium");
         assert_eq!(collection["layout"]["differs"], serde_json::json!([]));
     }
+    let output = engram_at(home.path())
+        .args(["health", "--json"])
+        .env("ENGRAM_QDRANT_URL", &config.url)
+        .env("ENGRAM_NAMESPACE", &config.namespace)
+        .output()
+        .expect("engram health");
+    let health: serde_json::Value = serde_json::from_str(&success_stdout(&output)).expect("json");
+    assert_eq!(health["overall_health"], "needs_attention", "{health}");
+    let findings = health["findings"].as_array().expect("findings");
+    assert!(
+        findings.iter().any(|f| f
+            .as_str()
+            .is_some_and(|f| f.starts_with("memories: ") && f.contains("not active"))),
+        "the health report names the memories shards that lost a replica: {findings:?}"
+    );
 }
