@@ -197,20 +197,24 @@ fn a_node_killed_mid_run_loses_no_acknowledged_write() {
     assert_eq!(report.acknowledged, 500);
 }
 
-/// engram's defaults (medium write ordering, reads from one replica), 16 clients, and the
-/// node both servers talk to first is the one killed: the servers move on to the next URL,
-/// the two live nodes go on acknowledging writes (only requests in flight at the kill may
-/// fail), and nothing acknowledged is lost.
+/// engram's defaults (medium write ordering, reads from one replica), 16 clients, and each
+/// node in turn is the one killed (on a fresh cluster each time), the first being the node
+/// both servers talk to first: the servers move on to the next URL, the two live nodes go
+/// on acknowledging writes (only requests in flight at the kill may fail), and nothing
+/// acknowledged is lost. The kill shows as a latency spike (p99, max).
 #[test]
 #[cfg_attr(
     not(engram_cluster_tests),
     ignore = "set ENGRAM_TEST_QDRANT_BIN (a qdrant binary; see docs/cluster.md) when building to run against a three-node cluster"
 )]
 fn under_load_a_node_loss_costs_only_the_requests_in_flight() {
-    let report = kill_a_node_mid_run(&[], 0, None);
-    assert_eq!(report.acknowledged, 500);
-    assert!(
-        report.failed_attempts <= 16,
-        "at most the requests in flight at the kill fail: {report}"
-    );
+    for victim in 0..3 {
+        let report = kill_a_node_mid_run(&[], victim, None);
+        eprintln!("node {} killed under load: {report}", victim + 1);
+        assert_eq!(report.acknowledged, 500);
+        assert!(
+            report.failed_attempts <= 16,
+            "at most the requests in flight at the kill fail: {report}"
+        );
+    }
 }

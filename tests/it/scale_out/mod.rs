@@ -115,6 +115,17 @@ pub struct Report {
     pub failed_attempts: usize,
     pub seconds: f64,
     pub failures_are: &'static str,
+    /// Wall time of each acknowledged request, retries included, in ms (empty where not
+    /// measured).
+    pub latencies_ms: Vec<f64>,
+}
+
+/// The `p`th percentile of `values` (nearest rank).
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 impl std::fmt::Display for Report {
@@ -127,7 +138,17 @@ impl std::fmt::Display for Report {
             self.acknowledged as f64 / self.seconds.max(1e-9),
             self.failed_attempts,
             self.failures_are
-        )
+        )?;
+        if !self.latencies_ms.is_empty() {
+            write!(
+                f,
+                "; per request p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                percentile(&self.latencies_ms, 50.0),
+                percentile(&self.latencies_ms, 99.0),
+                percentile(&self.latencies_ms, 100.0)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -147,12 +168,13 @@ pub fn stores_of_one_entry_count_exactly(
     let created = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let acknowledged = AtomicUsize::new(0);
+    let latencies = Mutex::new(Vec::with_capacity(total));
     let started = Instant::now();
     std::thread::scope(|scope| {
         for c in 0..clients {
             let server = servers[c % servers.len()].clone();
             let (next, created, failed, acknowledged) = (&next, &created, &failed, &acknowledged);
-            let (body, run) = (&body, &run);
+            let (body, run, latencies) = (&body, &run, &latencies);
             scope.spawn(move || {
                 loop {
                     let n = next.fetch_add(1, Ordering::SeqCst);
@@ -160,8 +182,13 @@ pub fn stores_of_one_entry_count_exactly(
                         break;
                     }
                     let key = format!("{run}-store-{n}");
+                    let sent = Instant::now();
                     let (answer, failures) =
                         server.post_until_acknowledged("/v1/errors", body, &key);
+                    latencies
+                        .lock()
+                        .expect("lock")
+                        .push(sent.elapsed().as_secs_f64() * 1e3);
                     failed.fetch_add(failures, Ordering::SeqCst);
                     acknowledged.fetch_add(1, Ordering::SeqCst);
                     if answer["created"] == true {
@@ -200,6 +227,7 @@ pub fn stores_of_one_entry_count_exactly(
         failed_attempts: failed.into_inner(),
         seconds: started.elapsed().as_secs_f64(),
         failures_are: "failed attempts retried",
+        latencies_ms: latencies.into_inner().expect("lock"),
     }
 }
 
@@ -301,6 +329,7 @@ pub fn events_into_one_episode_are_all_kept(
         failed_attempts: failed.into_inner(),
         seconds: began.elapsed().as_secs_f64(),
         failures_are: "failed attempts retried",
+        latencies_ms: Vec::new(),
     }
 }
 
@@ -423,5 +452,6 @@ pub fn a_contended_lease_has_one_holder_at_a_time(
         failed_attempts: grants.iter().filter(|g| !g.3).count(),
         seconds: began.elapsed().as_secs_f64(),
         failures_are: "writes of lapsed holders refused",
+        latencies_ms: Vec::new(),
     }
 }

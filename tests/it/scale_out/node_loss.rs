@@ -14,6 +14,7 @@ use engram::memories::{Memories, MemoryFilters, MemoryInput, Scoring, Tier};
 use engram::store::{PointId, RemoteConfig, Store};
 
 use super::cluster::{Node, start_cluster};
+use super::percentile;
 use super::remote::namespace;
 use crate::common::{engram_at, locomo_texts, shared_embedder, success_stdout};
 
@@ -27,13 +28,6 @@ struct Phase {
     name: String,
     recall: Vec<f64>,
     store: Vec<f64>,
-}
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 impl std::fmt::Display for Phase {
