@@ -304,20 +304,25 @@ fn an_existing_layout_that_differs_is_reported_and_kept(config: &RemoteConfig) {
     );
 }
 
-/// `engram stats` and `engram health` on the cluster with the first node down answer
-/// (through the next URL) and show every collection's layout; the health report names the
-/// shards of the memories collection that lost a replica. (Whether a replica shows as down is Qdrant's
-/// record: it marks a replica dead when a write to it fails, and these collections take
-/// none while the node is down, so the memories collection's layout is what shows it.)
-fn engram_stats_answers_with_a_node_down(config: &RemoteConfig) {
+/// The JSON `engram <command> --json` prints on the cluster `config` names.
+fn engram_json(config: &RemoteConfig, command: &str) -> serde_json::Value {
     let home = tempfile::tempdir().expect("tempdir");
     let output = engram_at(home.path())
-        .args(["stats", "--json"])
+        .args([command, "--json"])
         .env("ENGRAM_QDRANT_URL", &config.url)
         .env("ENGRAM_NAMESPACE", &config.namespace)
         .output()
-        .expect("engram stats");
-    let stats: serde_json::Value = serde_json::from_str(&success_stdout(&output)).expect("json");
+        .unwrap_or_else(|e| panic!("engram {command}: {e}"));
+    serde_json::from_str(&success_stdout(&output)).expect("json")
+}
+
+/// `engram stats` and `engram health` on the cluster with the first node down answer
+/// (through the next URL) and show every collection's layout; the health report names the
+/// shards of the memories collection that lost a replica. (Whether a replica shows as down
+/// is Qdrant's record: it marks a replica dead when a write to it fails, and the collections
+/// `engram stats` counts take none while the node is down.)
+fn engram_stats_answers_with_a_node_down(config: &RemoteConfig) {
+    let stats = engram_json(config, "stats");
     let collections = stats["collections"].as_array().expect("collections");
     assert_eq!(collections.len(), 4, "{stats}");
     for collection in collections {
@@ -330,13 +335,7 @@ fn engram_stats_answers_with_a_node_down(config: &RemoteConfig) {
         assert_eq!(collection["layout"]["write_ordering"], "medium");
         assert_eq!(collection["layout"]["differs"], serde_json::json!([]));
     }
-    let output = engram_at(home.path())
-        .args(["health", "--json"])
-        .env("ENGRAM_QDRANT_URL", &config.url)
-        .env("ENGRAM_NAMESPACE", &config.namespace)
-        .output()
-        .expect("engram health");
-    let health: serde_json::Value = serde_json::from_str(&success_stdout(&output)).expect("json");
+    let health = engram_json(config, "health");
     assert_eq!(health["overall_health"], "needs_attention", "{health}");
     let findings = health["findings"].as_array().expect("findings");
     assert!(
