@@ -191,14 +191,7 @@ fn losing_any_one_node_of_three_keeps_every_answer_and_every_write() {
         .map(|r| r.memory.as_ref().expect("stored").id)
         .collect();
 
-    let layout = store
-        .open_existing("memories")
-        .expect("open")
-        .expect("memories")
-        .info()
-        .expect("info")
-        .layout
-        .expect("a layout on a cluster");
+    let layout = memories_layout(&store);
     eprintln!("layout: {layout:?}");
     assert_eq!(
         (layout.replication_factor, layout.peers, layout.shards.len()),
@@ -221,14 +214,7 @@ fn losing_any_one_node_of_three_keeps_every_answer_and_every_write() {
     for (victim, node) in nodes.iter_mut().enumerate() {
         node.kill();
         phases.push(cluster.phase(&format!("node {} down", victim + 1)));
-        let during = store
-            .open_existing("memories")
-            .expect("open")
-            .expect("memories")
-            .info()
-            .expect("info")
-            .layout
-            .expect("layout");
+        let during = memories_layout(&store);
         assert!(
             during.degraded_shards() >= 1,
             "stats show the shards that lost a replica: {during:?}"
