@@ -220,6 +220,8 @@ impl std::fmt::Debug for RemoteStore {
 struct Shared {
     /// One client per node URL; requests go to `clients[current]`.
     clients: Vec<Qdrant>,
+    /// The node URLs, in the order of `clients` (for messages).
+    urls: Vec<String>,
     /// The node requests go to; moved on to the next when one cannot be reached.
     current: AtomicUsize,
     runtime: tokio::runtime::Runtime,
@@ -339,8 +341,8 @@ impl Shared {
             {
                 tracing::warn!(
                     "Qdrant node {} did not answer; requests go to {} now",
-                    self.config.url.split(',').nth(failed).unwrap_or("?").trim(),
-                    self.config.url.split(',').nth(next).unwrap_or("?").trim()
+                    self.urls[failed],
+                    self.urls[next]
                 );
             }
         }
@@ -421,11 +423,12 @@ impl RemoteStore {
                 message: format!("cannot start the client runtime: {e}"),
                 caller_fault: false,
             })?;
-        let urls: Vec<&str> = config
+        let urls: Vec<String> = config
             .url
             .split(',')
             .map(str::trim)
             .filter(|u| !u.is_empty())
+            .map(str::to_owned)
             .collect();
         if urls.is_empty() {
             return Err(StoreError::Remote {
@@ -454,6 +457,7 @@ impl RemoteStore {
         Ok(Self {
             shared: Arc::new(Shared {
                 clients,
+                urls,
                 current: AtomicUsize::new(0),
                 runtime,
                 breaker,
