@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak, mpsc};
 use std::thread::JoinHandle;
 
 use qdrant_edge::external::ordered_float::OrderedFloat;
@@ -342,6 +342,11 @@ impl Drop for EdgeStore {
         let open: Vec<Arc<EdgeCollection>> =
             lock(&self.collections).drain().map(|(_, c)| c).collect();
         for collection in open {
+            // A collection nothing was written to since its last checkpoint has nothing to
+            // flush: read-only commands (a CLI recall) close without writing to disk.
+            if !collection.needs_checkpoint() {
+                continue;
+            }
             if let Err(error) = collection.checkpoint() {
                 tracing::error!(
                     "closing collection {}: {error}; its operation log will be replayed on the \
@@ -357,7 +362,11 @@ impl Drop for EdgeStore {
 pub struct EdgeCollection {
     spec: RwLock<CollectionSpec>,
     dir: PathBuf,
-    shard: EdgeShard,
+    /// Loaded on first use ([`EdgeCollection::shard`]).
+    shard: OnceLock<EdgeShard>,
+    /// What the operation log held at open, replayed when the shard loads; also serialises
+    /// that load.
+    pending: Mutex<Vec<LoggedOp>>,
     keyword: KeywordEncoder,
     options: EdgeOptions,
     /// Read side: searches and writes. Write side: the instant of a checkpoint.
@@ -368,6 +377,8 @@ pub struct EdgeCollection {
     maintenance: Mutex<()>,
     written_since_optimize: AtomicUsize,
     optimize_scheduled: AtomicBool,
+    /// An optimisation ran since the last checkpoint (its segments are not flushed yet).
+    optimized_since_checkpoint: AtomicBool,
     scheduler: Schedule,
     this: Weak<EdgeCollection>,
     /// Keeps the data directory locked for as long as any handle to the collection lives.
@@ -392,16 +403,13 @@ impl EdgeCollection {
     ) -> Result<Arc<Self>> {
         let stored = read_spec(&dir.join(SPEC_FILE))?;
         spec.check_compatible(&stored)?;
-        let shard_dir = dir.join(SHARD_DIR);
-        prune_edge_wal(&shard_dir.join("wal"))?;
-        let shard = load_shard(&shard_dir)?;
-        check_shard_config(&shard, &stored)?;
         let (oplog, pending) = OpLog::open(&dir.join(OPLOG_FILE), options.sync_writes)?;
         let keyword = KeywordEncoder::new(&stored.keyword)?;
         let collection = Arc::new_cyclic(|this| Self {
             spec: RwLock::new(stored),
             dir: dir.to_path_buf(),
-            shard,
+            shard: OnceLock::new(),
+            pending: Mutex::new(pending),
             keyword,
             options: options.clone(),
             gate: RwLock::new(()),
@@ -409,28 +417,53 @@ impl EdgeCollection {
             maintenance: Mutex::new(()),
             written_since_optimize: AtomicUsize::new(0),
             optimize_scheduled: AtomicBool::new(false),
+            optimized_since_checkpoint: AtomicBool::new(false),
             scheduler,
             this: this.clone(),
             _dir_lock: dir_lock,
         });
-        if !pending.is_empty() {
-            tracing::info!(
-                "collection {}: replaying {} logged writes",
-                spec.name,
-                pending.len()
-            );
-            for op in &pending {
-                if let Err(error) = collection.apply(op) {
-                    tracing::error!(
-                        "collection {}: a logged write failed again: {error}",
-                        spec.name
-                    );
-                }
-            }
-            collection.checkpoint()?;
-        }
         collection.ensure_spec(spec)?;
         Ok(collection)
+    }
+
+    /// Loads the shard now rather than at first use: a caller that knows it is about to
+    /// search this collection can have it load while something else (the model) loads.
+    pub fn load(&self) -> Result<()> {
+        self.shard().map(|_| ())
+    }
+
+    /// The qdrant-edge shard, loaded on first use: a command that names a collection but
+    /// never reads or writes it (a CLI recall opens every memory collection and searches
+    /// one) does not pay for loading it. Loading replays what the operation log still
+    /// holds and checkpoints it, before any caller sees the shard.
+    fn shard(&self) -> Result<&EdgeShard> {
+        if let Some(shard) = self.shard.get() {
+            return Ok(shard);
+        }
+        let mut pending = lock(&self.pending);
+        if let Some(shard) = self.shard.get() {
+            return Ok(shard);
+        }
+        let name = read_lock(&self.spec).name.clone();
+        let shard_dir = self.dir.join(SHARD_DIR);
+        prune_edge_wal(&shard_dir.join("wal"))?;
+        let shard = load_shard(&shard_dir)?;
+        check_shard_config(&shard, &read_lock(&self.spec))?;
+        if !pending.is_empty() {
+            tracing::info!(
+                "collection {name}: replaying {} logged writes",
+                pending.len()
+            );
+            for op in pending.iter() {
+                if let Err(error) = self.apply_to(&shard, op) {
+                    tracing::error!("collection {name}: a logged write failed again: {error}");
+                }
+            }
+            flush_shard(&shard)?;
+            lock(&self.oplog).reset()?;
+            pending.clear();
+        }
+        Ok(self.shard.get_or_init(|| shard))
     }
 
     /// The collection's current spec.
@@ -534,7 +567,7 @@ impl EdgeCollection {
     fn existing(&self, ids: &[PointId]) -> Result<std::collections::HashSet<PointId>> {
         let edge_ids: Vec<_> = ids.iter().copied().map(id_to_edge).collect();
         Ok(self
-            .shard
+            .shard()?
             .retrieve(
                 &edge_ids,
                 Some(WithPayloadInterface::Bool(false)),
@@ -560,7 +593,7 @@ impl EdgeCollection {
             Condition::Filter(Box::new(condition.clone())),
         ]);
         let (records, _) = self
-            .shard
+            .shard()?
             .scroll(ScrollRequest {
                 offset: None,
                 limit: Some(ids.len()),
@@ -584,7 +617,7 @@ impl EdgeCollection {
         let with_vectors = with_vectors && read_lock(&self.spec).has_vectors();
         let edge_ids: Vec<_> = ids.iter().copied().map(id_to_edge).collect();
         let records = self
-            .shard
+            .shard()?
             .retrieve(
                 &edge_ids,
                 Some(WithPayloadInterface::Bool(true)),
@@ -683,7 +716,7 @@ impl EdgeCollection {
         let with_vectors = with_vectors && read_lock(&self.spec).has_vectors();
         let _gate = read_lock(&self.gate);
         let (records, next) = self
-            .shard
+            .shard()?
             .scroll(ScrollRequest {
                 offset: offset.map(id_to_edge),
                 limit: Some(limit),
@@ -716,7 +749,7 @@ impl EdgeCollection {
         let names = read_lock(&self.spec).vector_names();
         let _gate = read_lock(&self.gate);
         let (records, next) = self
-            .shard
+            .shard()?
             .scroll(ScrollRequest {
                 offset: offset.map(id_to_edge),
                 limit: Some(limit),
@@ -780,7 +813,7 @@ impl EdgeCollection {
         let filter = filter.map(filter_to_edge).transpose()?;
         let _gate = read_lock(&self.gate);
         let response = self
-            .shard
+            .shard()?
             .facet(FacetRequest {
                 key: field_path(field)?,
                 limit,
@@ -815,7 +848,7 @@ impl EdgeCollection {
         let filter = filter.map(filter_to_edge).transpose()?;
         let _gate = read_lock(&self.gate);
         let (records, _) = self
-            .shard
+            .shard()?
             .scroll(ScrollRequest {
                 offset: None,
                 limit: Some(limit),
@@ -847,7 +880,7 @@ impl EdgeCollection {
     pub fn count(&self, filter: Option<&Filter>) -> Result<usize> {
         let filter = filter.map(filter_to_edge).transpose()?;
         let _gate = read_lock(&self.gate);
-        self.shard
+        self.shard()?
             .count(CountRequest {
                 filter,
                 exact: true,
@@ -907,7 +940,7 @@ impl EdgeCollection {
     pub fn info(&self) -> Result<CollectionInfo> {
         let info = {
             let _gate = read_lock(&self.gate);
-            self.shard.info()
+            self.shard()?.info()
         };
         Ok(CollectionInfo {
             name: read_lock(&self.spec).name.clone(),
@@ -926,17 +959,34 @@ impl EdgeCollection {
     }
 
     fn checkpoint_locked(&self, _maintenance: &MutexGuard<'_, ()>) -> Result<()> {
+        let Some(shard) = self.shard.get() else {
+            // Never loaded: nothing was written, and the log replays on the next load.
+            return Ok(());
+        };
         let _gate = write_lock(&self.gate);
-        flush_shard(&self.shard)?;
+        flush_shard(shard)?;
+        self.optimized_since_checkpoint
+            .store(false, Ordering::Release);
         lock(&self.oplog).reset()
+    }
+
+    /// Whether anything happened since the last checkpoint that a checkpoint would make
+    /// durable: a logged write, or an optimisation.
+    fn needs_checkpoint(&self) -> bool {
+        self.shard.get().is_some()
+            && (lock(&self.oplog).len() > 0
+                || self.optimized_since_checkpoint.load(Ordering::Acquire))
     }
 
     /// Runs the optimisers (HNSW index builds, segment merges) now, blocking until done.
     /// Searches and writes go on meanwhile. Returns whether anything changed.
     pub fn optimize(&self) -> Result<bool> {
+        let shard = self.shard()?;
         let maintenance = lock(&self.maintenance);
         self.written_since_optimize.store(0, Ordering::Relaxed);
-        let result = catch_unwind(AssertUnwindSafe(|| self.shard.optimize()))
+        self.optimized_since_checkpoint
+            .store(true, Ordering::Release);
+        let result = catch_unwind(AssertUnwindSafe(|| shard.optimize()))
             .map_err(|_| StoreError::Edge("the optimizer panicked".into()))?
             .map_err(edge_error);
         self.optimize_scheduled.store(false, Ordering::Release);
@@ -955,20 +1005,28 @@ impl EdgeCollection {
     /// applies to (conditional writes check their condition here). Returns the number of
     /// points the operation names (upserted, deleted or changed; 0 for the others).
     fn write_with(&self, build: impl FnOnce() -> Result<Option<LoggedOp>>) -> Result<usize> {
-        let upserted = {
+        // Loaded before the log's lock is taken: loading empties the log.
+        let shard = self.shard()?;
+        let (upserted, position, group) = {
             let _gate = read_lock(&self.gate);
             let mut log = lock(&self.oplog);
             let Some(op) = build()? else {
                 return Ok(0);
             };
-            log.append(&op)?;
-            self.apply(&op)?;
-            match &op {
+            let position = log.append(&op)?;
+            self.apply_to(shard, &op)?;
+            let upserted = match &op {
                 LoggedOp::Upsert(points) => points.len(),
                 LoggedOp::Delete(ids) | LoggedOp::SetPayload { ids, .. } => ids.len(),
                 LoggedOp::DeleteByFilter(_) | LoggedOp::CreateIndex(_) => 0,
-            }
+            };
+            (upserted, position, log.syncs().then(|| log.group()))
         };
+        // Outside the lock, so that writers queued behind this one share its fdatasync
+        // (group commit, see oplog.rs).
+        if let Some(group) = group {
+            group.wait_durable(position)?;
+        }
         if lock(&self.oplog).len() >= self.options.checkpoint_bytes
             && let Ok(maintenance) = self.maintenance.try_lock()
         {
@@ -990,7 +1048,7 @@ impl EdgeCollection {
         }
     }
 
-    fn apply(&self, op: &LoggedOp) -> Result<()> {
+    fn apply_to(&self, shard: &EdgeShard, op: &LoggedOp) -> Result<()> {
         let operation = match op {
             LoggedOp::Upsert(points) => {
                 let points = points
@@ -1029,7 +1087,7 @@ impl EdgeCollection {
             }
             LoggedOp::CreateIndex(index) => create_index_op(index)?,
         };
-        self.shard.update(operation).map_err(edge_error)
+        shard.update(operation).map_err(edge_error)
     }
 
     fn query_dense(
@@ -1080,7 +1138,7 @@ impl EdgeCollection {
         threshold: Option<f32>,
         with_payload: bool,
     ) -> Result<Vec<ScoredPoint>> {
-        self.shard
+        self.shard()?
             .query(QueryRequest {
                 prefetches: vec![],
                 query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
