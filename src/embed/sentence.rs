@@ -93,7 +93,7 @@ impl SentenceEmbedder {
     }
 
     /// Builds the embedder from verified model files.
-    pub fn load(name: &str, mut files: ModelFiles, options: &EmbedderOptions) -> Result<Self> {
+    pub fn load(name: &str, files: ModelFiles, options: &EmbedderOptions) -> Result<Self> {
         options.validate()?;
         let dir = files.dir().to_path_buf();
         let config_path = dir.join(ModelSpec::CONFIG);
@@ -152,14 +152,14 @@ impl SentenceEmbedder {
         tokenizer.with_padding(None::<PaddingParams>);
 
         let weights = files
-            .take(ModelSpec::WEIGHTS)
+            .bytes(ModelSpec::WEIGHTS)
             .ok_or_else(|| EmbedError::MissingFile {
                 dir: dir.clone(),
                 file: ModelSpec::WEIGHTS.to_owned(),
                 fix: "a model folder needs its model.safetensors".to_owned(),
             })?;
         let kernel = options.precision.resolve()?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)?;
+        let vb = VarBuilder::from_slice_safetensors(weights, DType::F32, &Device::Cpu)?;
         let encoder = Bert::load(vb, &config, kernel)?;
 
         let threads = options

@@ -7,11 +7,45 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use super::stamp::Stamps;
 use super::{ModelFiles, ModelSource};
 use crate::embed::error::{EmbedError, Result};
 use crate::embed::spec::{ModelFile, ModelSpec};
 
-/// Reads every file of `spec` from `dir` and checks its digest.
+/// Files at least this large are mapped rather than read, so their bytes are not copied.
+const MAP_AT: u64 = 1 << 20;
+
+/// The bytes of one model file: read into memory, or mapped from the page cache.
+pub(super) enum FileBytes {
+    /// A small file, read.
+    Read(Vec<u8>),
+    /// A large file (the weights), mapped read-only.
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Read(bytes) => bytes,
+            Self::Mapped(map) => map,
+        }
+    }
+}
+
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Read(bytes) => write!(f, "Read({} bytes)", bytes.len()),
+            Self::Mapped(map) => write!(f, "Mapped({} bytes)", map.len()),
+        }
+    }
+}
+
+/// Reads (or maps) every file of `spec` from `dir` and checks its digest, unless `stamps`
+/// holds a stamp showing these very files passed the check before (see [`Stamps`]); a full
+/// check that passes is stamped there. `stamps: None` always hashes everything.
 ///
 /// `Ok(None)` when `dir` does not exist at all; every other problem (a file missing, a file
 /// unreadable, a digest mismatch, `dir` not being a folder) is an error whose fix fits `source`.
@@ -19,6 +53,7 @@ pub(super) fn read_verified(
     spec: &ModelSpec,
     dir: &Path,
     source: ModelSource,
+    stamps: Option<&Stamps>,
 ) -> Result<Option<ModelFiles>> {
     match std::fs::metadata(dir) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -29,10 +64,11 @@ pub(super) fn read_verified(
         }
         Ok(_) => {}
     }
+    let stamped = stamps.is_some_and(|stamps| stamps.is_current(spec, dir));
     let mut contents = Vec::with_capacity(spec.files.len());
     for file in spec.files {
         let path = dir.join(file.path);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_or_map(&path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 return Err(EmbedError::MissingFile {
@@ -43,22 +79,46 @@ pub(super) fn read_verified(
             }
             Err(error) => return Err(io_error("read", &path, error, spec, source)),
         };
-        let actual = sha256_hex(&bytes);
-        if actual != file.sha256 {
-            return Err(EmbedError::Checksum {
-                path,
-                expected: file.sha256.to_owned(),
-                actual,
-                fix: fix_for(spec, source),
-            });
+        if !stamped {
+            let actual = sha256_hex(&bytes);
+            if actual != file.sha256 {
+                if let Some(stamps) = stamps {
+                    stamps.forget(dir);
+                }
+                return Err(EmbedError::Checksum {
+                    path,
+                    expected: file.sha256.to_owned(),
+                    actual,
+                    fix: fix_for(spec, source),
+                });
+            }
         }
         contents.push((file.path, bytes));
+    }
+    if !stamped && let Some(stamps) = stamps {
+        stamps.record(spec, dir);
     }
     Ok(Some(ModelFiles {
         dir: dir.to_path_buf(),
         source,
         contents,
     }))
+}
+
+/// The file at `path`, mapped if it is large, read otherwise.
+fn read_or_map(path: &Path) -> io::Result<FileBytes> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() < MAP_AT {
+        let mut bytes = Vec::new();
+        (&file).read_to_end(&mut bytes)?;
+        return Ok(FileBytes::Read(bytes));
+    }
+    // SAFETY: the map is read-only and engram never writes to a model file in place (an
+    // install stages a new folder and renames it over the old one, which leaves this inode
+    // intact). Another program truncating the file while it is mapped would fault on
+    // access; that is the contract every mmap-based model loader (safetensors, llama.cpp)
+    // asks of its users.
+    unsafe { memmap2::Mmap::map(&file) }.map(FileBytes::Mapped)
 }
 
 /// What a user should do when the copy from `source` is broken.

@@ -15,6 +15,7 @@ mod folder;
 mod hf_cache;
 mod hub;
 mod pip;
+mod stamp;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -24,7 +25,8 @@ use serde::Serialize;
 
 use super::error::{EmbedError, Result, SourceAttempt};
 use super::spec::ModelSpec;
-use folder::{InstallLock, Staging, read_verified};
+use folder::{FileBytes, InstallLock, Staging, read_verified};
+use stamp::Stamps;
 
 /// Where a model can come from, in the order engram tries them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,13 +114,13 @@ impl ModelSources {
     }
 }
 
-/// A model folder whose every file passed its digest check, held in memory so the bytes that
-/// were verified are the bytes that run.
+/// A model folder whose every file passed its digest check (now, or at a stamped earlier
+/// check of the very same files), read into memory or, for the weights, mapped.
 #[derive(Debug)]
 pub struct ModelFiles {
     dir: PathBuf,
     source: ModelSource,
-    contents: Vec<(&'static str, Vec<u8>)>,
+    contents: Vec<(&'static str, FileBytes)>,
 }
 
 impl ModelFiles {
@@ -137,15 +139,7 @@ impl ModelFiles {
         self.contents
             .iter()
             .find(|(p, _)| *p == path)
-            .map(|(_, bytes)| bytes.as_slice())
-    }
-
-    /// Takes the verified bytes of `path` out, so that large files are not copied.
-    pub fn take(&mut self, path: &str) -> Option<Vec<u8>> {
-        self.contents
-            .iter_mut()
-            .find(|(p, _)| *p == path)
-            .map(|(_, bytes)| std::mem::take(bytes))
+            .map(|(_, bytes)| &**bytes)
     }
 }
 
@@ -196,23 +190,32 @@ impl Provisioner {
         self.sources.models_dir.join(self.spec.name)
     }
 
+    /// Where loads record the folders they verified, so the next load need not hash them.
+    fn stamps(&self) -> Stamps {
+        Stamps::new(&self.sources.models_dir)
+    }
+
     /// Returns the verified model files, installing them first if no local source has them.
+    /// A folder whose files are unchanged since they last passed the check is not hashed
+    /// again (see `stamp.rs`).
     pub fn load(&self) -> Result<ModelFiles> {
+        let stamps = self.stamps();
+        let stamps = Some(&stamps);
         if let Some(dir) = &self.sources.explicit_dir {
-            return read_verified(&self.spec, dir, ModelSource::Explicit)?.ok_or_else(|| {
-                EmbedError::Io {
+            return read_verified(&self.spec, dir, ModelSource::Explicit, stamps)?.ok_or_else(
+                || EmbedError::Io {
                     action: "read",
                     path: dir.clone(),
                     source: std::io::ErrorKind::NotFound.into(),
                     fix: "ENGRAM_MODEL_DIR / --model-dir must name a folder that holds the \
                           model; unset it to let engram install its own copy"
                         .to_owned(),
-                }
-            });
+                },
+            );
         }
         let mut attempts = Vec::new();
         let install_dir = self.install_dir();
-        match read_verified(&self.spec, &install_dir, ModelSource::EngramFolder)? {
+        match read_verified(&self.spec, &install_dir, ModelSource::EngramFolder, stamps)? {
             Some(files) => return Ok(files),
             None => attempts.push(SourceAttempt {
                 source: ModelSource::EngramFolder,
@@ -220,19 +223,19 @@ impl Provisioner {
                 outcome: "not installed".to_owned(),
             }),
         }
-        if let Some(files) = self.hf_cache_files(&mut attempts) {
+        if let Some(files) = self.hf_cache_files(&mut attempts, stamps) {
             return Ok(files);
         }
         self.fetch(attempts, false)?;
-        read_verified(&self.spec, &install_dir, ModelSource::EngramFolder)?.ok_or_else(|| {
-            EmbedError::MissingFile {
+        read_verified(&self.spec, &install_dir, ModelSource::EngramFolder, stamps)?.ok_or_else(
+            || EmbedError::MissingFile {
                 dir: install_dir,
                 file: ModelSpec::WEIGHTS.to_owned(),
                 fix: "the model folder vanished right after it was installed; run \
                       `engram model install --force`"
                     .to_owned(),
-            }
-        })
+            },
+        )
     }
 
     /// Makes sure engram's own folder holds a verified copy: copied from the Hugging Face
@@ -241,7 +244,8 @@ impl Provisioner {
     pub fn install(&self, force: bool) -> Result<Installation> {
         let install_dir = self.install_dir();
         if !force
-            && let Ok(Some(_)) = read_verified(&self.spec, &install_dir, ModelSource::EngramFolder)
+            && let Ok(Some(_)) =
+                read_verified(&self.spec, &install_dir, ModelSource::EngramFolder, None)
         {
             return Ok(Installation {
                 dir: install_dir,
@@ -261,7 +265,7 @@ impl Provisioner {
     pub fn status(&self) -> Vec<SourceStatus> {
         let mut statuses = Vec::new();
         let local = |source: ModelSource, dir: &Path| {
-            let (status, ready) = match read_verified(&self.spec, dir, source) {
+            let (status, ready) = match read_verified(&self.spec, dir, source, None) {
                 Ok(Some(_)) => ("verified".to_owned(), true),
                 Ok(None) => ("absent".to_owned(), false),
                 Err(error) => (error.to_string(), false),
@@ -311,7 +315,11 @@ impl Provisioner {
     }
 
     /// The Hugging Face cache's copy if it verifies; otherwise records why not.
-    fn hf_cache_files(&self, attempts: &mut Vec<SourceAttempt>) -> Option<ModelFiles> {
+    fn hf_cache_files(
+        &self,
+        attempts: &mut Vec<SourceAttempt>,
+        stamps: Option<&Stamps>,
+    ) -> Option<ModelFiles> {
         let Some(cache) = &self.sources.hf_cache_dir else {
             attempts.push(SourceAttempt {
                 source: ModelSource::HfCache,
@@ -328,7 +336,7 @@ impl Provisioner {
             });
             return None;
         };
-        match read_verified(&self.spec, &dir, ModelSource::HfCache) {
+        match read_verified(&self.spec, &dir, ModelSource::HfCache, stamps) {
             Ok(files) => files,
             Err(error) => {
                 tracing::warn!("skipping the Hugging Face cache: {error}");
@@ -361,7 +369,8 @@ impl Provisioner {
         let _lock = InstallLock::acquire(models_dir, &self.spec)
             .map_err(|e| io_error("lock", models_dir, e))?;
         if !include_hf_cache
-            && let Ok(Some(_)) = read_verified(&self.spec, &install_dir, ModelSource::EngramFolder)
+            && let Ok(Some(_)) =
+                read_verified(&self.spec, &install_dir, ModelSource::EngramFolder, None)
         {
             // Another process installed it while this one waited for the lock.
             return Ok(ModelSource::EngramFolder);
@@ -369,7 +378,7 @@ impl Provisioner {
         Staging::remove_stale(models_dir, &self.spec);
 
         let mut fetches: Vec<Fetch<'_>> = Vec::new();
-        if include_hf_cache && let Some(files) = self.hf_cache_files(&mut attempts) {
+        if include_hf_cache && let Some(files) = self.hf_cache_files(&mut attempts, None) {
             fetches.push(Fetch::Copy(files));
         }
         match &self.sources.hub_endpoint {
@@ -400,6 +409,7 @@ impl Provisioner {
                 .map_err(|e| io_error("create", models_dir, e))?;
             match fetch.run(&self.spec, &staging) {
                 Ok(()) => {
+                    self.stamps().forget(&install_dir);
                     staging
                         .commit(&install_dir)
                         .map_err(|e| io_error("install into", &install_dir, e))?;
