@@ -1,8 +1,10 @@
 //! `engram serve` under load on loopback: 32 concurrent clients for 30 s of mixed calls
 //! (70 % recall of patterns, solutions and errors; 30 % stores), against an in-process
 //! server over the embedded store and the real model. Reports throughput, p50/p99 latency
-//! per kind of call and the failed requests (there must be none). Under `cargo test` it
-//! runs a 3-second smoke version with 8 clients.
+//! per kind of call and the failed requests (there must be none), once with every request
+//! embedding on its own and once with concurrent requests' embeddings batched
+//! (`BatchingEmbedder`, as `engram serve` runs), alternating, twice each; then the ratio of
+//! requests/s. Under `cargo test` it runs a 3-second smoke version with 8 clients.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use engram::Engram;
 use engram::config::ServerConfig;
-use engram::embed::{EmbedderOptions, SentenceEmbedder};
+use engram::embed::{BatchLimits, BatchingEmbedder, Embedder, EmbedderOptions, SentenceEmbedder};
 use engram::server::Server;
 use engram::store::Store;
 use serde_json::json;
@@ -22,10 +24,44 @@ const SECONDS: u64 = 30;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let (clients, seconds) = if full { (CLIENTS, SECONDS) } else { (8, 3) };
+    let (clients, seconds, rounds) = if full {
+        (CLIENTS, SECONDS, 2)
+    } else {
+        (8, 3, 1)
+    };
+    let model: Arc<dyn Embedder> =
+        Arc::new(SentenceEmbedder::from_env(&EmbedderOptions::new()).expect("model"));
+    println!(
+        "{clients} clients, {seconds} s a run; each request embeds on its own (per request) \
+         or joins a shared batch (batched: up to 32 texts, 2 ms); runs alternate"
+    );
+    let mut throughput = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (slot, batched) in [false, true].into_iter().enumerate() {
+            let embedder: Arc<dyn Embedder> = if batched {
+                Arc::new(
+                    BatchingEmbedder::new(Arc::clone(&model), BatchLimits::default())
+                        .expect("batcher"),
+                )
+            } else {
+                Arc::clone(&model)
+            };
+            let label = if batched { "batched" } else { "per request" };
+            throughput[slot].push(run(label, embedder, clients, seconds));
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "batched / per request: {:.2}x requests/s",
+        mean(&throughput[1]) / mean(&throughput[0])
+    );
+}
+
+/// One server over a fresh store with `embedder`, `clients` clients for `seconds`; prints
+/// the figures and returns requests/s.
+fn run(label: &str, embedder: Arc<dyn Embedder>, clients: usize, seconds: u64) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_edge(&dir.path().join("data")).expect("store");
-    let embedder = Arc::new(SentenceEmbedder::from_env(&EmbedderOptions::new()).expect("model"));
     let engram = Engram::with(store, embedder).expect("engram");
     let config = ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -69,10 +105,8 @@ fn main() {
     runtime.block_on(serving).expect("join").expect("serve");
 
     let total = recall.len() + store_calls.len();
-    println!(
-        "{clients} clients for {seconds} s: {total} requests, {:.1} requests/s, {failed} failed",
-        total as f64 / elapsed
-    );
+    let per_second = total as f64 / elapsed;
+    println!("{label}: {total} requests, {per_second:.1} requests/s, {failed} failed");
     for (name, latencies) in [("recall", &mut recall), ("store", &mut store_calls)] {
         latencies.sort();
         let at = |p: f64| {
@@ -88,6 +122,7 @@ fn main() {
         );
     }
     assert_eq!(failed, 0, "every request must succeed");
+    per_second
 }
 
 struct Report {

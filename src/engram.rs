@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::agents::{AgentError, Agents};
 use crate::config::{Config, ConfigError, StoreConfig};
-use crate::embed::{EmbedError, Embedder, EmbedderOptions, SentenceEmbedder};
+use crate::embed::{
+    BatchLimits, BatchingEmbedder, EmbedError, Embedder, EmbedderOptions, SentenceEmbedder,
+};
 use crate::episodes::{Episode, EpisodeError, EpisodeLog, Episodes, FailureReport};
 use crate::extract::learn::{self, LearnError};
 use crate::extract::{Candidate, ConsensusResult, Learned, TaskContext};
@@ -23,6 +25,26 @@ use crate::specialists::{
 use crate::store::coord::Leases;
 use crate::store::{Payload, PointId, Store, StoreError};
 use crate::swarm::{Swarm, SwarmError, SwarmSettings};
+
+/// Starts loading the model that `config` names on a thread of its own, so that the caller
+/// can open the store meanwhile; [`finish_loading`] waits for it.
+pub fn load_model(
+    config: &Config,
+) -> std::thread::JoinHandle<Result<SentenceEmbedder, EmbedError>> {
+    let sources = config.model.clone();
+    std::thread::spawn(move || SentenceEmbedder::from_sources(sources, &EmbedderOptions::new()))
+}
+
+/// The model [`load_model`] loaded.
+pub fn finish_loading(
+    loading: std::thread::JoinHandle<Result<SentenceEmbedder, EmbedError>>,
+) -> Result<SentenceEmbedder, EmbedError> {
+    loading.join().unwrap_or_else(|_| {
+        Err(EmbedError::InvalidOption(
+            "loading the model panicked".into(),
+        ))
+    })
+}
 
 /// Why engram could not open.
 #[derive(Debug, thiserror::Error)]
@@ -84,12 +106,17 @@ impl std::fmt::Debug for Engram {
 impl Engram {
     /// Loads the model and opens the store that `config` names (blocking: call it once at
     /// start-up, or from `spawn_blocking`). An embedded store that another process holds is
-    /// waited for up to `config.lock_timeout`; the model loads first, so the store is held
-    /// for as short a time as possible.
+    /// waited for up to `config.lock_timeout`. The model loads on another thread while the
+    /// store opens.
+    ///
+    /// Concurrent embedding calls are batched ([`BatchingEmbedder`] with its default
+    /// limits: up to 32 texts, 2 ms), which is what a server under many clients needs.
     pub fn open(config: &Config) -> Result<Self, OpenError> {
-        let embedder =
-            SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
-        Ok(Self::with(open_store(config)?, Arc::new(embedder))?
+        let loading = load_model(config);
+        let store = open_store(config);
+        let embedder = finish_loading(loading)?;
+        let batching = BatchingEmbedder::new(Arc::new(embedder), BatchLimits::default())?;
+        Ok(Self::with(store?, Arc::new(batching))?
             .with_scoring(config.memories.clone())
             .with_swarm_settings(config.swarm.clone())
             .with_quotas(config.quotas.clone()))

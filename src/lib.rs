@@ -50,4 +50,4 @@ pub mod swarm;
 pub mod text;
 
 pub use config::Config;
-pub use engram::{Engram, OpenError, open_store};
+pub use engram::{Engram, OpenError, finish_loading, load_model, open_store};

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use engram::memory::{RecallOptions, Recalled, Track};
+use engram::memory::{MemoryKind, RecallOptions, Recalled, Track};
 use serde::Serialize;
 
 use super::args::{Cli, RecallArgs, RecallKind};
@@ -28,7 +28,13 @@ pub fn run(cli: &Cli, args: &RecallArgs, out: &mut Output) -> CliResult {
         min_success_rate: args.min_success,
         min_score: args.min_score,
     };
-    let memory = session::open(cli)?;
+    let collection = match args.kind {
+        RecallKind::Patterns => MemoryKind::CodePattern,
+        RecallKind::Solutions => MemoryKind::Solution,
+        RecallKind::Errors => MemoryKind::Error,
+    }
+    .collection();
+    let memory = session::open_warm(cli, &[collection])?;
     match args.kind {
         RecallKind::Patterns => {
             let found = memory.recall_patterns(&args.query, &options)?;

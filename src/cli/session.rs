@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use engram::Engram;
 use engram::config::{Config, Overrides, StoreConfig};
-use engram::embed::{EmbedderOptions, SentenceEmbedder};
 use engram::episodes::{Episode, EpisodeLog, FailureReport};
 use engram::extract::{Candidate, ConsensusResult, Learned, TaskContext};
 use engram::knowledge::{KnowledgeInput, SeedOptions, SeedReport};
@@ -47,25 +46,47 @@ pub fn open(cli: &Cli) -> Result<Session, Failure> {
     open_config(&cli.resolve_config()?)
 }
 
+/// [`open`] for a command that will search the collections named `warm`: on the embedded
+/// store they load while the model loads, instead of after it.
+pub fn open_warm(cli: &Cli, warm: &[&str]) -> Result<Session, Failure> {
+    open_config_warm(&cli.resolve_config()?, warm)
+}
+
 /// [`open`] for a resolved configuration.
 pub fn open_config(config: &Config) -> Result<Session, Failure> {
+    open_config_warm(config, &[])
+}
+
+fn open_config_warm(config: &Config, warm: &[&str]) -> Result<Session, Failure> {
     let StoreConfig::Edge(dir) = &config.store else {
         return Ok(Session::Local(Engram::open(config)?));
     };
     if let Some(server) = server_for(config) {
         return Ok(Session::Server(server));
     }
-    // Load the model before taking the directory, so that it is held as briefly as possible.
-    let embedder = SentenceEmbedder::from_sources(config.model.clone(), &EmbedderOptions::new())?;
+    // The model loads on another thread while this one takes the directory: a command's
+    // wall time is the longer of the two, not their sum.
+    let loading = engram::load_model(config);
     let deadline = Instant::now() + config.lock_timeout;
     let mut pause = Duration::from_millis(5);
     loop {
         match EdgeStore::open(dir, EdgeOptions::default()) {
             Ok(store) => {
-                return Ok(Session::Local(Engram::with(
-                    Store::Edge(store),
-                    Arc::new(embedder),
-                )?));
+                for name in warm {
+                    // Best effort: a collection that fails to load fails again, with its
+                    // error, when the command uses it.
+                    if let Ok(Some(spec)) = store.stored_spec(name)
+                        && let Err(error) = store.collection(&spec).and_then(|c| c.load())
+                    {
+                        tracing::debug!("could not load collection {name} early: {error}");
+                    }
+                }
+                let embedder: Arc<dyn engram::embed::Embedder> =
+                    Arc::new(engram::finish_loading(loading)?);
+                // Never freed: the process ends when the command does, and unmapping 90 MB
+                // of weights one page at a time would only delay its exit.
+                std::mem::forget(Arc::clone(&embedder));
+                return Ok(Session::Local(Engram::with(Store::Edge(store), embedder)?));
             }
             Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
                 if let Some(addr) = DirLock::server(dir) {

@@ -5,6 +5,7 @@
 //! (bf16 AVX-512 or f32, chosen at run time: [`Precision`]), and [`Provisioner`] finds,
 //! verifies and installs the model files it runs.
 
+mod batching;
 mod bert;
 mod error;
 mod kernels;
@@ -13,6 +14,7 @@ mod provision;
 mod sentence;
 mod spec;
 
+pub use batching::{BatchLimits, BatchStats, BatchingEmbedder};
 pub use bert::BertConfig;
 pub use error::{EmbedError, Result, SourceAttempt};
 pub use precision::{Kernel, PRECISION_ENV, Precision};
