@@ -5,8 +5,11 @@
 //!
 //! Points are 384-d unit vectors clustered around 1,000 topics (the shape real embeddings
 //! have) with 20-word texts drawn from a Zipf-distributed vocabulary; queries come from the
-//! same distributions. `cargo bench --bench store` runs the full sizes; under `cargo test` it
-//! runs a 2,000-point smoke version so CI proves it still works.
+//! same distributions. Then the CoSQA functions embedded by engram's model, searched with
+//! and without a one-field filter, with recall@10 against an exact search: the same vectors
+//! `benches/peers/chroma.py` gives Chroma. `cargo bench --bench store` runs the full sizes;
+//! under `cargo test` it runs a 2,000-point smoke version (and 300 CoSQA functions) so CI
+//! proves it still works; `cargo bench --bench store -- cosqa` runs only the CoSQA part.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
@@ -18,9 +21,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use engram::bench::Latency;
+use engram::embed::{Embedder, EmbedderOptions, SentenceEmbedder};
 use engram::store::{
-    CollectionSpec, EdgeCollection, EdgeOptions, EdgeStore, Payload, Point, PointId, Query,
-    SearchRequest,
+    CollectionSpec, Condition, EdgeCollection, EdgeOptions, EdgeStore, FieldKind, Filter, Payload,
+    Point, PointId, Query, SearchRequest,
 };
 use rng::Rng;
 
@@ -127,6 +131,11 @@ const MODES: [&str; 3] = ["dense", "keyword", "hybrid"];
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    // `cargo bench --bench store -- cosqa`: only the CoSQA comparison.
+    if std::env::args().any(|a| a == "cosqa") {
+        cosqa(full);
+        return;
+    }
     let sizes: &[usize] = if full { &[10_000, 100_000] } else { &[2_000] };
     let query_count = if full { 1000 } else { 50 };
     let mut criterion = Criterion::default()
@@ -217,6 +226,162 @@ fn main() {
         );
     }
     criterion.final_summary();
+    cosqa(full);
+}
+
+/// Functions in one `bucket`: the metadata a filtered search restricts to (one of ten, as a
+/// repository or project field would).
+const BUCKETS: usize = 10;
+
+/// The same vectors as `benches/peers/chroma.py` searches: the CoSQA functions and queries
+/// embedded by engram's model. Ingests the functions (batches of 100, each with its `bucket`
+/// in the payload, indexed), then searches top 10 for every query, unfiltered and with a
+/// `bucket` filter, and scores recall@10 against an exact search of the same vectors. The
+/// full run writes the vectors to `target/peers/cosqa-vectors.json` for the peers script.
+fn cosqa(full: bool) {
+    let data = engram::bench::default_dir();
+    let corpus = match engram::bench::corpora(engram::bench::Dataset::Cosqa, &data) {
+        Ok(mut corpora) => corpora.remove(0),
+        Err(error) => {
+            println!("\nCoSQA skipped: {error}");
+            return;
+        }
+    };
+    let (functions, queries) = if full { (usize::MAX, 500) } else { (300, 30) };
+    let texts: Vec<&str> = corpus
+        .documents
+        .iter()
+        .take(functions)
+        .map(|d| d.text.as_str())
+        .collect();
+    let questions: Vec<&str> = corpus
+        .questions
+        .iter()
+        .take(queries)
+        .map(|q| q.text.as_str())
+        .collect();
+    let embedder = SentenceEmbedder::from_env(&EmbedderOptions::new()).expect("model");
+    let started = Instant::now();
+    let vectors = embedder.embed_batch(&texts).expect("embed functions");
+    let query_vectors = embedder.embed_batch(&questions).expect("embed queries");
+    println!(
+        "\nCoSQA: {} functions and {} queries embedded in {:.1} s",
+        vectors.len(),
+        query_vectors.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if full {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers");
+        fs_err::create_dir_all(&dir).expect("peers dir");
+        let json = serde_json::json!({
+            "model": "all-MiniLM-L6-v2 (engram)",
+            "buckets": BUCKETS,
+            "functions": vectors,
+            "queries": query_vectors,
+        });
+        fs_err::write(dir.join("cosqa-vectors.json"), json.to_string()).expect("write vectors");
+    }
+
+    // The default (segments under 32 MB, like this one, searched exhaustively) and HNSW
+    // forced on by a 1 MB threshold, as a larger collection would have it.
+    let hnsw = EdgeOptions {
+        index: engram::store::IndexOptions {
+            exact_search_kb: 1_000,
+            ..Default::default()
+        },
+        ..EdgeOptions::default()
+    };
+    for (label, options) in [("exhaustive", EdgeOptions::default()), ("HNSW", hnsw)] {
+        cosqa_store(label, options, &vectors, &texts, &query_vectors);
+    }
+}
+
+/// Ingests the CoSQA `vectors` into a fresh store with `options` and prints the search
+/// latencies and recall@10 of `queries`, unfiltered and filtered by bucket.
+fn cosqa_store(
+    label: &str,
+    options: EdgeOptions,
+    vectors: &[Vec<f32>],
+    texts: &[&str],
+    queries: &[Vec<f32>],
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EdgeStore::open(dir.path(), options).expect("open");
+    let collection = store
+        .collection(&CollectionSpec::new("cosqa", 384).with_index("bucket", FieldKind::Integer))
+        .expect("collection");
+    let started = Instant::now();
+    for (chunk, batch) in vectors.chunks(100).enumerate() {
+        let points = batch
+            .iter()
+            .enumerate()
+            .map(|(i, vector)| {
+                let n = chunk * 100 + i;
+                let mut payload = Payload::new();
+                payload.insert("bucket".into(), serde_json::json!(n % BUCKETS));
+                Point {
+                    id: PointId::from_u128(n as u128),
+                    vector: vector.clone(),
+                    text: texts[n].to_owned(),
+                    payload,
+                }
+            })
+            .collect();
+        collection.upsert(points).expect("upsert");
+    }
+    let inserts = vectors.len() as f64 / started.elapsed().as_secs_f64();
+    collection.optimize().expect("optimize");
+    let info = collection.info().expect("info");
+
+    println!(
+        "{label}: {} of {} dense vectors in HNSW; inserts {inserts:.0} points/s (batches of 100)",
+        info.indexed_vectors.saturating_sub(info.points),
+        info.points
+    );
+    println!("{:>12}  {:>21}  {:>9}", "search", "p50 / p99", "recall@10");
+    for filtered in [false, true] {
+        let mut latencies = Vec::new();
+        let mut found = 0;
+        for (q, vector) in queries.iter().enumerate() {
+            let bucket = q % BUCKETS;
+            let mut request = SearchRequest::new(Query::Dense(vector.clone()), 10);
+            if filtered {
+                request = request.with_filter(Filter::all([Condition::Integer {
+                    field: "bucket".into(),
+                    value: bucket as i64,
+                }]));
+            }
+            let started = Instant::now();
+            let hits = collection.search(&request).expect("search");
+            latencies.push(started.elapsed());
+            let exact = exact_top10(vectors, vector, filtered.then_some(bucket));
+            found += hits
+                .iter()
+                .filter(|h| exact.iter().any(|&n| h.id == PointId::from_u128(n as u128)))
+                .count();
+        }
+        let latency = Latency::of(&latencies);
+        println!(
+            "{:>12}  {:>8.3} / {:>7.3} ms  {:>9.3}",
+            if filtered { "filtered" } else { "unfiltered" },
+            latency.p50_ms,
+            latency.p99_ms,
+            found as f64 / (10 * queries.len()) as f64
+        );
+    }
+}
+
+/// The exact top 10 by cosine (the vectors are unit length: dot product), optionally among
+/// one bucket.
+fn exact_top10(vectors: &[Vec<f32>], query: &[f32], bucket: Option<usize>) -> Vec<usize> {
+    let mut scored: Vec<(f32, usize)> = vectors
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| bucket.is_none_or(|b| n % BUCKETS == b))
+        .map(|(n, v)| (v.iter().zip(query).map(|(a, b)| a * b).sum(), n))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(10).map(|(_, n)| n).collect()
 }
 
 fn search(collection: &EdgeCollection, query: &Query) -> usize {
