@@ -154,13 +154,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stamp_holds_until_a_file_changes() {
-        let models = tempfile::tempdir().expect("tempdir");
+    /// A folder holding the two files of [`spec`].
+    fn folder() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         fs_err::create_dir_all(dir.path().join("sub")).expect("mkdir");
         fs_err::write(dir.path().join("a.txt"), "one").expect("write");
         fs_err::write(dir.path().join("sub/b.txt"), "two").expect("write");
+        dir
+    }
+
+    #[test]
+    fn a_stamp_holds_until_a_file_changes() {
+        let models = tempfile::tempdir().expect("tempdir");
+        let dir = folder();
         let stamps = Stamps::new(models.path());
         assert!(
             !stamps.is_current(&spec(), dir.path()),
@@ -177,7 +183,7 @@ mod tests {
         stamps.record(&spec(), dir.path());
         assert!(stamps.is_current(&spec(), dir.path()));
         // Another folder with the same files is not covered by this folder's stamp.
-        let other = tempfile::tempdir().expect("tempdir");
+        let other = folder();
         assert!(!stamps.is_current(&spec(), other.path()));
         // A missing file, a forgotten stamp: hash again.
         fs_err::remove_file(dir.path().join("sub/b.txt")).expect("remove");
@@ -196,10 +202,7 @@ mod tests {
     #[test]
     fn a_stamp_for_other_digests_does_not_hold() {
         let models = tempfile::tempdir().expect("tempdir");
-        let dir = tempfile::tempdir().expect("tempdir");
-        fs_err::create_dir_all(dir.path().join("sub")).expect("mkdir");
-        fs_err::write(dir.path().join("a.txt"), "one").expect("write");
-        fs_err::write(dir.path().join("sub/b.txt"), "two").expect("write");
+        let dir = folder();
         let stamps = Stamps::new(models.path());
         stamps.record(&spec(), dir.path());
         const OTHER: &[ModelFile] = &[
