@@ -18,7 +18,7 @@ pub enum Precision {
     /// says).
     #[default]
     Auto,
-    /// f32 products: the portable path (AVX2 + FMA kernels where present, plain Rust
+    /// f32 products: the portable path (AVX2 + FMA or NEON kernels where present, plain Rust
     /// elsewhere), at reference parity.
     F32,
     /// bf16 × bf16 products accumulated in f32 (`vdpbf16ps`); needs AVX-512 BF16.
@@ -86,16 +86,19 @@ pub enum Kernel {
     Bf16Avx512,
     /// f32 with AVX2 and FMA, 6 × 16 register tiles.
     F32Avx2,
+    /// f32 with ARM64's NEON, 6 × 16 register tiles.
+    F32Neon,
     /// f32 in plain Rust, for any CPU.
     F32Generic,
 }
 
 impl Kernel {
-    /// A short name for reports: `bf16-avx512`, `f32-avx2`, `f32-generic`.
+    /// A short name for reports: `bf16-avx512`, `f32-avx2`, `f32-neon`, `f32-generic`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Bf16Avx512 => "bf16-avx512",
             Self::F32Avx2 => "f32-avx2",
+            Self::F32Neon => "f32-neon",
             Self::F32Generic => "f32-generic",
         }
     }
@@ -123,7 +126,14 @@ impl Kernel {
                 return Self::F32Avx2;
             }
         }
-        Self::F32Generic
+        #[cfg(target_arch = "aarch64")]
+        {
+            Self::F32Neon
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        {
+            Self::F32Generic
+        }
     }
 
     /// Whether this CPU can run `self`.
@@ -131,6 +141,7 @@ impl Kernel {
         match self {
             Self::Bf16Avx512 => Self::bf16_available(),
             Self::F32Avx2 => Self::f32_best() == Self::F32Avx2,
+            Self::F32Neon => cfg!(target_arch = "aarch64"),
             Self::F32Generic => true,
         }
     }
@@ -139,7 +150,7 @@ impl Kernel {
     pub fn precision(self) -> Precision {
         match self {
             Self::Bf16Avx512 => Precision::Bf16,
-            Self::F32Avx2 | Self::F32Generic => Precision::F32,
+            Self::F32Avx2 | Self::F32Neon | Self::F32Generic => Precision::F32,
         }
     }
 }

@@ -8,6 +8,7 @@
 mod bf16_avx512;
 mod f32_avx2;
 mod f32_generic;
+mod f32_neon;
 pub mod math;
 
 use rayon::prelude::*;
@@ -51,10 +52,13 @@ pub struct Scratch {
     bf16: Vec<u16>,
 }
 
-/// One f32 register tile with the best instructions this CPU has (AVX2 + FMA, or plain
-/// Rust): `out[r][c] = Σ_{i<k} a[r·lda + i] · b[i·16 + c]`. Attention's products use it on
-/// every path.
+/// One f32 register tile with the best instructions this CPU has (AVX2 + FMA, NEON on
+/// ARM64, or plain Rust): `out[r][c] = Σ_{i<k} a[r·lda + i] · b[i·16 + c]`. Attention's
+/// products use it on every path.
 pub fn f32_tile(a: &[f32], lda: usize, k: usize, b: &[f32], out: &mut [[f32; F32_COLS]; F32_ROWS]) {
+    #[cfg(target_arch = "aarch64")]
+    f32_neon::tile(a, lda, k, b, out);
+    #[cfg(not(target_arch = "aarch64"))]
     f32_avx2::tile(a, lda, k, b, out);
 }
 
@@ -108,7 +112,7 @@ impl Linear {
         assert_eq!(bias.len(), n, "one bias per output");
         let cols = match kernel {
             Kernel::Bf16Avx512 => BF16_COLS,
-            Kernel::F32Avx2 | Kernel::F32Generic => F32_COLS,
+            Kernel::F32Avx2 | Kernel::F32Neon | Kernel::F32Generic => F32_COLS,
         };
         let panels = n.div_ceil(cols);
         let mut padded_bias = vec![0.0; panels * cols];
@@ -128,7 +132,7 @@ impl Linear {
                 }
                 Packed::Bf16 { data, k_pairs }
             }
-            Kernel::F32Avx2 | Kernel::F32Generic => {
+            Kernel::F32Avx2 | Kernel::F32Neon | Kernel::F32Generic => {
                 let mut data = vec![0f32; panels * k * F32_COLS];
                 for (col, row) in weight.chunks_exact(k).enumerate() {
                     let (panel, c) = (col / F32_COLS, col % F32_COLS);
@@ -223,7 +227,10 @@ impl Linear {
                         let mut tile = [[0f32; F32_COLS]; F32_ROWS];
                         match self.kernel {
                             Kernel::F32Avx2 => f32_avx2::tile(a_tile, k, k, b, &mut tile),
-                            _ => f32_generic::tile(a_tile, k, k, b, &mut tile),
+                            Kernel::F32Neon => f32_neon::tile(a_tile, k, k, b, &mut tile),
+                            Kernel::F32Generic | Kernel::Bf16Avx512 => {
+                                f32_generic::tile(a_tile, k, k, b, &mut tile)
+                            }
                         }
                         for (r, values) in tile.iter().take(rows).enumerate() {
                             // SAFETY: row + r < m and col0 + cols ≤ n, so the run is inside
@@ -326,7 +333,12 @@ mod tests {
             let input = values(m * k, 1 + m as u64);
             let weight = values(n * k, 2 + n as u64);
             let bias = values(n, 3 + k as u64);
-            for kernel in [Kernel::Bf16Avx512, Kernel::F32Avx2, Kernel::F32Generic] {
+            for kernel in [
+                Kernel::Bf16Avx512,
+                Kernel::F32Avx2,
+                Kernel::F32Neon,
+                Kernel::F32Generic,
+            ] {
                 if !kernel.available() {
                     continue;
                 }
