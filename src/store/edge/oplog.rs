@@ -24,7 +24,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +84,8 @@ pub(super) struct GroupCommit {
     appended: AtomicU64,
     /// Bytes known durable; its lock also serialises the syncs. `Err` once a sync failed.
     synced: Mutex<std::result::Result<u64, String>>,
+    /// Whether a sync failed: read by every append without waiting for a sync in progress.
+    failed: AtomicBool,
     /// fdatasync calls made.
     syncs: AtomicU64,
 }
@@ -111,13 +113,18 @@ impl GroupCommit {
             Err(error) => {
                 let message = error.to_string();
                 *synced = Err(message.clone());
+                self.failed.store(true, Ordering::Release);
                 Err(StoreError::io("fdatasync", &self.path, error))
             }
         }
     }
 
-    /// Refuses a write once a sync has failed.
+    /// Refuses a write once a sync has failed. Does not wait for a sync in progress, so
+    /// that writers append while one runs and share the next.
     pub(super) fn check(&self) -> Result<()> {
+        if !self.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
         synced
             .clone()
@@ -196,6 +203,7 @@ impl OpLog {
             path: path.to_path_buf(),
             appended: AtomicU64::new(0),
             synced: Mutex::new(Ok(0)),
+            failed: AtomicBool::new(false),
             syncs: AtomicU64::new(0),
         });
         Ok((
