@@ -29,9 +29,10 @@ use qdrant_edge::{
     CountRequest, CreateIndex, Direction, Distance, EdgeConfig, EdgeOptimizersConfig, EdgeShard,
     EdgeSparseVectorParams, EdgeVectorParams, FacetRequest, FacetValue, FieldIndexOperations,
     HnswIndexConfig, Modifier, NamedQuery, OrderBy, OrderByInterface, PayloadOps,
-    PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, QueryRequest,
-    ScoredPoint, ScoringQuery, ScrollRequest, SearchParams, SetPayloadOp, UpdateOperation,
-    VectorInternal, WithPayloadInterface, WithVector,
+    PointInsertOperations, PointOperations, PointStructPersisted, QuantizationSearchParams,
+    QueryEnum, QueryRequest, ScalarQuantizationConfig, ScalarType, ScoredPoint, ScoringQuery,
+    ScrollRequest, SearchParams, SetPayloadOp, UpdateOperation, VectorInternal,
+    WithPayloadInterface, WithVector,
 };
 
 use self::convert::{
@@ -247,7 +248,11 @@ impl EdgeStore {
                     on_disk: None,
                     multivector_config: None,
                     datatype: None,
-                    quantization_config: None,
+                    quantization_config: self
+                        .options
+                        .index
+                        .scalar_quantization
+                        .then(int8_quantization),
                     hnsw_config: None,
                 },
             );
@@ -1151,6 +1156,12 @@ impl EdgeCollection {
                 offset: 0,
                 params: Some(SearchParams {
                     hnsw_ef: Some(self.options.index.ef),
+                    // Rescored with the f32 vectors: the scores returned are exact.
+                    quantization: (using == DENSE_VECTOR).then_some(QuantizationSearchParams {
+                        ignore: false,
+                        rescore: Some(true),
+                        oversampling: Some(self.options.index.oversampling_factor()),
+                    }),
                     ..SearchParams::default()
                 }),
                 with_vector: WithVector::Bool(false),
@@ -1168,6 +1179,16 @@ fn hit(point: ScoredPoint, dense: bool) -> Hit {
         keyword_score: (!dense).then_some(point.score),
         payload: payload_from_edge(point.payload),
     }
+}
+
+/// Int8 scalar quantization of the dense vectors, kept in RAM (see `IndexOptions`).
+fn int8_quantization() -> qdrant_edge::QuantizationConfig {
+    ScalarQuantizationConfig {
+        r#type: ScalarType::Int8,
+        quantile: Some(super::index::QUANTIZATION_QUANTILE),
+        always_ram: Some(true),
+    }
+    .into()
 }
 
 /// A point as the operation log keeps it (its payload as JSON text).

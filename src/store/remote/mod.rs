@@ -20,10 +20,10 @@ use qdrant_client::qdrant::{
     CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FacetCountsBuilder,
     FieldType, GetPointsBuilder, HnswConfigDiffBuilder, Modifier, NamedVectors,
     OptimizersConfigDiffBuilder, OrderByBuilder, PointStruct, PointsIdsList,
-    QueryBatchPointsBuilder, QueryPointsBuilder, ScoredPoint, ScrollPointsBuilder,
-    SearchParamsBuilder, SetPayloadPointsBuilder, SparseVectorParamsBuilder,
-    SparseVectorsConfigBuilder, UpsertPointsBuilder, VectorInput, VectorParamsBuilder,
-    VectorsConfigBuilder,
+    QuantizationSearchParamsBuilder, QuantizationType, QueryBatchPointsBuilder, QueryPointsBuilder,
+    ScalarQuantizationBuilder, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder,
+    SetPayloadPointsBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
+    UpsertPointsBuilder, VectorInput, VectorParamsBuilder, VectorsConfigBuilder,
 };
 use qdrant_client::{Qdrant, QdrantError};
 
@@ -35,7 +35,7 @@ use self::convert::{
 use super::error::{Result, StoreError};
 use super::filter::{Condition, Filter};
 use super::fusion;
-use super::index::IndexOptions;
+use super::index::{IndexOptions, QUANTIZATION_QUANTILE};
 use super::keyword::{KeywordEncoder, SparseVector};
 use super::layout::{ClusterLayout, DEFAULT_REPLICATION_FACTOR, ShardReplicas, WantedLayout};
 use super::schema::{CollectionSpec, DENSE_VECTOR, FieldKind, KEYWORD_VECTOR, validate_name};
@@ -495,18 +495,24 @@ impl RemoteStore {
             let spec_json = serde_json::to_value(spec)
                 .map_err(|e| StoreError::InvalidInput(format!("spec: {e}")))?;
             let mut vectors = VectorsConfigBuilder::default();
+            let index = shared.config.index;
             if spec.has_vectors() {
-                vectors.add_named_vector_params(
-                    DENSE_VECTOR,
-                    VectorParamsBuilder::new(spec.dimension as u64, Distance::Cosine),
-                );
+                let mut params = VectorParamsBuilder::new(spec.dimension as u64, Distance::Cosine);
+                if index.scalar_quantization {
+                    params = params.quantization_config(
+                        ScalarQuantizationBuilder::default()
+                            .r#type(QuantizationType::Int8.into())
+                            .quantile(QUANTIZATION_QUANTILE)
+                            .always_ram(true),
+                    );
+                }
+                vectors.add_named_vector_params(DENSE_VECTOR, params);
             }
             let mut sparse = SparseVectorsConfigBuilder::default();
             sparse.add_named_vector_params(
                 KEYWORD_VECTOR,
                 SparseVectorParamsBuilder::default().modifier(Modifier::Idf),
             );
-            let index = shared.config.index;
             let mut request = CreateCollectionBuilder::new(&name)
                 .hnsw_config(
                     HnswConfigDiffBuilder::default()
@@ -1195,7 +1201,7 @@ impl RemoteCollection {
             .using(using)
             .limit(limit as u64)
             .with_payload(with_payload)
-            .params(SearchParamsBuilder::default().hnsw_ef(self.shared.config.index.ef as u64));
+            .params(self.search_params(using));
         if let Some(filter) = filter {
             request = request.filter(filter.clone());
         }
@@ -1203,6 +1209,21 @@ impl RemoteCollection {
             request = request.score_threshold(threshold);
         }
         request
+    }
+
+    /// The beam width, and for dense searches the int8 search's oversampling, rescored with
+    /// the f32 vectors so that the scores returned are exact.
+    fn search_params(&self, using: &str) -> SearchParamsBuilder {
+        let index = self.shared.config.index;
+        let params = SearchParamsBuilder::default().hnsw_ef(index.ef as u64);
+        if using != DENSE_VECTOR {
+            return params;
+        }
+        params.quantization(
+            QuantizationSearchParamsBuilder::default()
+                .rescore(true)
+                .oversampling(index.oversampling_factor()),
+        )
     }
 
     fn sparse_input(sparse: &SparseVector) -> VectorInput {
