@@ -16,9 +16,9 @@
 /// segment (one that has an HNSW graph; segments still being written to are searched on
 /// the f32 vectors), searches it first, and rescores the best `oversampling × limit`
 /// candidates with the f32 vectors, so the scores returned are exact. On the CoSQA
-/// functions (6,267 vectors, HNSW forced) this halves a search (0.264 → 0.133 ms) at
-/// recall@10 1.000 against an exact search (`cargo bench --bench store -- cosqa`); it
-/// costs a quarter more memory for the vectors. Qdrant's scalar quantization:
+/// functions (6,267 vectors, HNSW forced) this takes a third off a search (0.182 → 0.127
+/// ms in one run) at recall@10 1.000 against an exact search (`cargo bench --bench store
+/// -- cosqa`); it costs a quarter more memory for the vectors. Qdrant's scalar quantization:
 /// <https://qdrant.tech/documentation/guides/quantization/#scalar-quantization>.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IndexOptions {
