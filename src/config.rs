@@ -57,6 +57,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -235,11 +236,33 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    /// The `ENGRAM_*` environment variables.
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    /// The `ENGRAM_*` environment variables. A number that does not parse (say
+    /// `ENGRAM_LOCK_TIMEOUT=ten`) is an error naming the variable, not a silent default.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var_os(name))
+    }
+
+    /// [`Overrides::from_env`] over any source of variables (`var` gives a variable's value,
+    /// if set); empty values count as unset.
+    pub fn from_vars(var: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
         let text = |name: &str| var(name).map(|v| v.to_string_lossy().into_owned());
-        Self {
+        fn number<T: std::str::FromStr>(
+            name: &str,
+            value: Option<String>,
+            what: &str,
+        ) -> Result<Option<T>, ConfigError> {
+            value
+                .map(|text| {
+                    text.trim().parse().map_err(|_| ConfigError::Invalid {
+                        path: PathBuf::from("(environment)"),
+                        message: format!("{name}={text:?} is not {what}"),
+                    })
+                })
+                .transpose()
+        }
+        let count = "a whole number";
+        Ok(Self {
             config_file: var("ENGRAM_CONFIG").map(PathBuf::from),
             data_dir: var("ENGRAM_DATA_DIR").map(PathBuf::from),
             qdrant_url: text("ENGRAM_QDRANT_URL"),
@@ -250,15 +273,29 @@ impl Overrides {
             api_keys: text("ENGRAM_API_KEYS").map(|keys| split_keys(&keys)),
             agent_keys: text("ENGRAM_AGENT_KEYS").map(|keys| split_keys(&keys)),
             agent_workspaces: text("ENGRAM_AGENT_WORKSPACES").map(|w| split_keys(&w)),
-            lock_timeout_secs: text("ENGRAM_LOCK_TIMEOUT").and_then(|t| t.trim().parse().ok()),
-            replication_factor: text("ENGRAM_QDRANT_REPLICATION_FACTOR")
-                .and_then(|t| t.trim().parse().ok()),
-            write_consistency_factor: text("ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR")
-                .and_then(|t| t.trim().parse().ok()),
-            shard_number: text("ENGRAM_QDRANT_SHARD_NUMBER").and_then(|t| t.trim().parse().ok()),
+            lock_timeout_secs: number(
+                "ENGRAM_LOCK_TIMEOUT",
+                text("ENGRAM_LOCK_TIMEOUT"),
+                "a number of seconds",
+            )?,
+            replication_factor: number(
+                "ENGRAM_QDRANT_REPLICATION_FACTOR",
+                text("ENGRAM_QDRANT_REPLICATION_FACTOR"),
+                count,
+            )?,
+            write_consistency_factor: number(
+                "ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR",
+                text("ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR"),
+                count,
+            )?,
+            shard_number: number(
+                "ENGRAM_QDRANT_SHARD_NUMBER",
+                text("ENGRAM_QDRANT_SHARD_NUMBER"),
+                count,
+            )?,
             write_ordering: text("ENGRAM_QDRANT_WRITE_ORDERING"),
             read_consistency: text("ENGRAM_QDRANT_READ_CONSISTENCY"),
-        }
+        })
     }
 }
 
@@ -347,7 +384,7 @@ pub fn split_keys(keys: &str) -> Vec<String> {
 impl Config {
     /// The configuration the environment and the default file give.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::resolve(Overrides::from_env())
+        Self::resolve(Overrides::from_env()?)
     }
 
     /// The configuration with `overrides` on top of the file and the defaults.
@@ -574,6 +611,39 @@ mod tests {
         let path = dir.join("engram.toml");
         std::fs::write(&path, text).expect("write");
         path
+    }
+
+    #[test]
+    fn environment_numbers_that_do_not_parse_are_errors_naming_the_variable() {
+        let from = |pairs: &[(&str, &str)]| {
+            let vars: BTreeMap<String, OsString> = pairs
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), OsString::from(value)))
+                .collect();
+            Overrides::from_vars(|name| vars.get(name).cloned())
+        };
+        let parsed = from(&[
+            ("ENGRAM_LOCK_TIMEOUT", " 2.5 "),
+            ("ENGRAM_QDRANT_SHARD_NUMBER", "3"),
+            ("ENGRAM_QDRANT_REPLICATION_FACTOR", ""),
+        ])
+        .expect("valid numbers");
+        assert_eq!(parsed.lock_timeout_secs, Some(2.5));
+        assert_eq!(parsed.shard_number, Some(3));
+        assert_eq!(parsed.replication_factor, None, "empty is unset");
+        for (name, value) in [
+            ("ENGRAM_LOCK_TIMEOUT", "ten"),
+            ("ENGRAM_QDRANT_REPLICATION_FACTOR", "two"),
+            ("ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR", "1.5"),
+            ("ENGRAM_QDRANT_SHARD_NUMBER", "-1"),
+        ] {
+            let error = from(&[(name, value)]).expect_err("not a number");
+            let message = error.to_string();
+            assert!(
+                message.contains(name) && message.contains(value),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -127,7 +127,9 @@ impl ServerClient {
         );
         // The key the server wants: an admin key (ENGRAM_API_KEYS, else the config file's),
         // else a key bound to an agent (ENGRAM_AGENT_KEYS' `agent=key`, else the file's).
-        let env = Overrides::from_env();
+        // Only the keys are read here; clap has already refused the environment's bad
+        // numbers before the configuration this call got was resolved.
+        let env = Overrides::from_env().unwrap_or_default();
         let key = env
             .api_keys
             .and_then(|keys| keys.into_iter().next())
