@@ -268,9 +268,19 @@ pub fn served(document: &OpenApi, keys: bool) -> String {
     if !keys {
         document.security = None;
         for item in document.paths.paths.values_mut() {
-            for operation in [item.get.as_mut(), item.post.as_mut(), item.put.as_mut()]
-                .into_iter()
-                .flatten()
+            for operation in [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.options.as_mut(),
+                item.head.as_mut(),
+                item.patch.as_mut(),
+                item.trace.as_mut(),
+                item.query.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
             {
                 operation.security = None;
             }

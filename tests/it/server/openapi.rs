@@ -41,6 +41,14 @@ fn the_committed_document_is_the_generated_one_and_servers_serve_it() {
         served.get("security").is_none(),
         "no keys: nothing required"
     );
+    for (path, item) in served["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            assert!(
+                operation.get("security").is_none(),
+                "no keys: {method} {path} requires nothing"
+            );
+        }
+    }
     assert_eq!(
         served["paths"].as_object().map(|p| p.len()),
         doc["paths"].as_object().map(|p| p.len())
