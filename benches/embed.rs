@@ -5,7 +5,8 @@
 //! Texts (from `../shared`): `queries`, the 500 CoSQA dev queries (short web queries, like
 //! the ones agents send to recall); `mixed`, the 40 reference fixture texts, the 500 dev
 //! queries and the 500 functions they ask for (long code), as the batch figure
-//! asks; `functions`, those 500 functions alone. BENCHMARKS.md has the commands that run sentence-transformers on the same texts.
+//! asks; `functions`, those 500 functions alone. BENCHMARKS.md has the commands that run
+//! sentence-transformers on the same texts.
 //! Under `cargo test` a 16-text smoke version runs.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
