@@ -248,11 +248,11 @@ impl Overrides {
         let var = |name: &str| var(name).filter(|v| !v.is_empty());
         let text = |name: &str| var(name).map(|v| v.to_string_lossy().into_owned());
         fn number<T: std::str::FromStr>(
+            text: &dyn Fn(&str) -> Option<String>,
             name: &str,
-            value: Option<String>,
             what: &str,
         ) -> Result<Option<T>, ConfigError> {
-            value
+            text(name)
                 .map(|text| {
                     text.trim().parse().map_err(|_| ConfigError::Invalid {
                         path: PathBuf::from("(environment)"),
@@ -273,26 +273,14 @@ impl Overrides {
             api_keys: text("ENGRAM_API_KEYS").map(|keys| split_keys(&keys)),
             agent_keys: text("ENGRAM_AGENT_KEYS").map(|keys| split_keys(&keys)),
             agent_workspaces: text("ENGRAM_AGENT_WORKSPACES").map(|w| split_keys(&w)),
-            lock_timeout_secs: number(
-                "ENGRAM_LOCK_TIMEOUT",
-                text("ENGRAM_LOCK_TIMEOUT"),
-                "a number of seconds",
-            )?,
-            replication_factor: number(
-                "ENGRAM_QDRANT_REPLICATION_FACTOR",
-                text("ENGRAM_QDRANT_REPLICATION_FACTOR"),
-                count,
-            )?,
+            lock_timeout_secs: number(&text, "ENGRAM_LOCK_TIMEOUT", "a number of seconds")?,
+            replication_factor: number(&text, "ENGRAM_QDRANT_REPLICATION_FACTOR", count)?,
             write_consistency_factor: number(
+                &text,
                 "ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR",
-                text("ENGRAM_QDRANT_WRITE_CONSISTENCY_FACTOR"),
                 count,
             )?,
-            shard_number: number(
-                "ENGRAM_QDRANT_SHARD_NUMBER",
-                text("ENGRAM_QDRANT_SHARD_NUMBER"),
-                count,
-            )?,
+            shard_number: number(&text, "ENGRAM_QDRANT_SHARD_NUMBER", count)?,
             write_ordering: text("ENGRAM_QDRANT_WRITE_ORDERING"),
             read_consistency: text("ENGRAM_QDRANT_READ_CONSISTENCY"),
         })
