@@ -441,10 +441,25 @@ fn snapshot_create_verify_and_restore_and_a_refused_migration() {
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 
-    // One byte changed: refused with the checksum, exit 2, nothing written.
+    // One digit of a stored vector changed (the file stays valid JSON lines): refused with
+    // the checksum, exit 2, nothing written.
     let mut bytes = std::fs::read(&file).expect("read");
-    let at = bytes.iter().rposition(|b| *b == b'6').expect("a 6");
-    bytes[at] = b'7';
+    let vector = b"\"vector\":[";
+    let start = bytes
+        .windows(vector.len())
+        .position(|w| w == vector)
+        .expect("a point's vector")
+        + vector.len();
+    let at = start
+        + bytes[start..]
+            .iter()
+            .position(u8::is_ascii_digit)
+            .expect("a digit");
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
     let damaged = c.path().join("damaged.snapshot");
     std::fs::write(&damaged, &bytes).expect("write");
     let refused = run(
