@@ -14,8 +14,8 @@ pub const PRECISION_ENV: &str = "ENGRAM_EMBED_PRECISION";
 /// path; only the inputs of the linear layers' products differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
-    /// bf16 where the CPU has AVX-512 BF16, f32 elsewhere (or what `ENGRAM_EMBED_PRECISION`
-    /// says).
+    /// bf16 where the CPU has AVX-512 BF16, int8 where it has AVX2 and FMA, f32 elsewhere
+    /// (or what `ENGRAM_EMBED_PRECISION` says).
     #[default]
     Auto,
     /// f32 products: the portable path (AVX2 + FMA or NEON kernels where present, plain Rust
@@ -23,6 +23,9 @@ pub enum Precision {
     F32,
     /// bf16 × bf16 products accumulated in f32 (`vdpbf16ps`); needs AVX-512 BF16.
     Bf16,
+    /// The feed-forward layers' first product in int8 (`vpmaddubsw`, 8-bit weights, 7-bit
+    /// inputs in blocks of 32, smoothed), every other product in f32; needs AVX2 and FMA.
+    Int8,
 }
 
 impl Precision {
@@ -32,6 +35,7 @@ impl Precision {
             Self::Auto => "auto",
             Self::F32 => "f32",
             Self::Bf16 => "bf16",
+            Self::Int8 => "int8",
         }
     }
 
@@ -48,7 +52,13 @@ impl Precision {
         };
         match wanted {
             Self::Auto if Kernel::bf16_available() => Ok(Kernel::Bf16Avx512),
+            Self::Auto if Kernel::Int8Avx2.available() => Ok(Kernel::Int8Avx2),
             Self::Auto | Self::F32 => Ok(Kernel::f32_best()),
+            Self::Int8 if Kernel::Int8Avx2.available() => Ok(Kernel::Int8Avx2),
+            Self::Int8 => Err(EmbedError::InvalidOption(format!(
+                "precision int8 needs a CPU with AVX2 and FMA, and this one has none; use \
+                 auto or f32 ({PRECISION_ENV})"
+            ))),
             Self::Bf16 if Kernel::bf16_available() => Ok(Kernel::Bf16Avx512),
             Self::Bf16 => Err(EmbedError::InvalidOption(format!(
                 "precision bf16 needs a CPU with AVX-512 BF16, and this one has none; use \
@@ -72,8 +82,9 @@ impl FromStr for Precision {
             "auto" => Ok(Self::Auto),
             "f32" | "fp32" => Ok(Self::F32),
             "bf16" => Ok(Self::Bf16),
+            "int8" => Ok(Self::Int8),
             other => Err(EmbedError::InvalidOption(format!(
-                "unknown precision {other:?} (expected auto, f32 or bf16)"
+                "unknown precision {other:?} (expected auto, f32, bf16 or int8)"
             ))),
         }
     }
@@ -86,6 +97,9 @@ pub enum Kernel {
     Bf16Avx512,
     /// f32 with AVX2 and FMA, 6 × 16 register tiles.
     F32Avx2,
+    /// The feed-forward layers' first product in int8 with AVX2 (`vpmaddubsw`, 4 × 16
+    /// tiles), every other product as [`Kernel::F32Avx2`].
+    Int8Avx2,
     /// f32 with ARM64's NEON, 6 × 16 register tiles.
     F32Neon,
     /// f32 in plain Rust, for any CPU.
@@ -93,11 +107,13 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// A short name for reports: `bf16-avx512`, `f32-avx2`, `f32-neon`, `f32-generic`.
+    /// A short name for reports: `bf16-avx512`, `f32-avx2`, `int8-avx2`, `f32-neon`,
+    /// `f32-generic`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Bf16Avx512 => "bf16-avx512",
             Self::F32Avx2 => "f32-avx2",
+            Self::Int8Avx2 => "int8-avx2",
             Self::F32Neon => "f32-neon",
             Self::F32Generic => "f32-generic",
         }
@@ -140,7 +156,7 @@ impl Kernel {
     pub fn available(self) -> bool {
         match self {
             Self::Bf16Avx512 => Self::bf16_available(),
-            Self::F32Avx2 => Self::f32_best() == Self::F32Avx2,
+            Self::F32Avx2 | Self::Int8Avx2 => Self::f32_best() == Self::F32Avx2,
             Self::F32Neon => cfg!(target_arch = "aarch64"),
             Self::F32Generic => true,
         }
@@ -150,6 +166,7 @@ impl Kernel {
     pub fn precision(self) -> Precision {
         match self {
             Self::Bf16Avx512 => Precision::Bf16,
+            Self::Int8Avx2 => Precision::Int8,
             Self::F32Avx2 | Self::F32Neon | Self::F32Generic => Precision::F32,
         }
     }
@@ -161,15 +178,23 @@ mod tests {
 
     #[test]
     fn names_parse_back_and_unknown_ones_are_refused() {
-        for p in [Precision::Auto, Precision::F32, Precision::Bf16] {
+        for p in [
+            Precision::Auto,
+            Precision::F32,
+            Precision::Bf16,
+            Precision::Int8,
+        ] {
             assert_eq!(p.name().parse::<Precision>().expect("parses"), p);
         }
         assert_eq!(
             " FP32 ".parse::<Precision>().expect("parses"),
             Precision::F32
         );
-        let error = "int8".parse::<Precision>().expect_err("unknown");
-        assert!(error.to_string().contains("auto, f32 or bf16"), "{error}");
+        let error = "int4".parse::<Precision>().expect_err("unknown");
+        assert!(
+            error.to_string().contains("auto, f32, bf16 or int8"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The embedder against sentence-transformers' own outputs
 //! (`../shared/fixtures/minilm-reference.jsonl`), on every precision path this CPU runs:
-//! the portable f32 path (forced by its setting) at cosine ≥ 0.9999, and bf16 where the CPU
-//! has AVX-512 BF16 at ≥ 0.999.
+//! the portable f32 path (forced by its setting) at cosine ≥ 0.9999, bf16 where the CPU
+//! has AVX-512 BF16 and int8 where it has AVX2, each at ≥ 0.999.
 
 use std::sync::OnceLock;
 
@@ -18,9 +18,17 @@ fn paths() -> &'static [(SentenceEmbedder, f32)] {
     static PATHS: OnceLock<Vec<(SentenceEmbedder, f32)>> = OnceLock::new();
     PATHS.get_or_init(|| {
         let mut paths = Vec::new();
-        for (precision, threshold) in [(Precision::F32, 0.9999), (Precision::Bf16, 0.999)] {
+        for (precision, threshold) in [
+            (Precision::F32, 0.9999),
+            (Precision::Bf16, 0.999),
+            (Precision::Int8, 0.999),
+        ] {
             if precision == Precision::Bf16 && !Kernel::bf16_available() {
                 eprintln!("no AVX-512 BF16 on this CPU: the bf16 path is not tested here");
+                continue;
+            }
+            if precision == Precision::Int8 && !Kernel::Int8Avx2.available() {
+                eprintln!("no AVX2 and FMA on this CPU: the int8 path is not tested here");
                 continue;
             }
             let sources = ModelSources {

@@ -9,6 +9,7 @@ mod bf16_avx512;
 mod f32_avx2;
 mod f32_generic;
 mod f32_neon;
+mod int8_avx2;
 pub mod math;
 
 use rayon::prelude::*;
@@ -44,12 +45,16 @@ enum Packed {
     Bf16 { data: Vec<u16>, k_pairs: usize },
     /// Panels of 16 output columns; within a panel, for each input, 16 f32 (`[k][col]`).
     F32 { data: Vec<f32> },
+    /// Weights rounded to 8 bits with the inputs' smoothing (see `int8_avx2`).
+    Int8(int8_avx2::PackedWeights),
 }
 
-/// Per-call scratch of a product (the bf16 copy of the input), reused between calls.
+/// Per-call scratch of a product (the bf16 or int8 copy of the input), reused between
+/// calls.
 #[derive(Debug, Default)]
 pub struct Scratch {
     bf16: Vec<u16>,
+    int8: int8_avx2::QuantizedRows,
 }
 
 /// One f32 register tile with the best instructions this CPU has (AVX2 + FMA, NEON on
@@ -112,7 +117,7 @@ impl Linear {
         assert_eq!(bias.len(), n, "one bias per output");
         let cols = match kernel {
             Kernel::Bf16Avx512 => BF16_COLS,
-            Kernel::F32Avx2 | Kernel::F32Neon | Kernel::F32Generic => F32_COLS,
+            Kernel::F32Avx2 | Kernel::Int8Avx2 | Kernel::F32Neon | Kernel::F32Generic => F32_COLS,
         };
         let panels = n.div_ceil(cols);
         let mut padded_bias = vec![0.0; panels * cols];
@@ -132,7 +137,7 @@ impl Linear {
                 }
                 Packed::Bf16 { data, k_pairs }
             }
-            Kernel::F32Avx2 | Kernel::F32Neon | Kernel::F32Generic => {
+            Kernel::F32Avx2 | Kernel::Int8Avx2 | Kernel::F32Neon | Kernel::F32Generic => {
                 let mut data = vec![0f32; panels * k * F32_COLS];
                 for (col, row) in weight.chunks_exact(k).enumerate() {
                     let (panel, c) = (col / F32_COLS, col % F32_COLS);
@@ -150,6 +155,34 @@ impl Linear {
             k,
             bias: padded_bias,
             packed,
+        }
+    }
+
+    /// Packs a layer whose products may run in int8: with [`Kernel::Int8Avx2`] (and `k` a
+    /// multiple of 32) the weights are rounded to 8 bits after multiplying input channel
+    /// `j` by `smoothing[j]`, and the inputs are divided by it and rounded to 7 bits per
+    /// block of 32 at every call; any other kernel packs the layer exactly as
+    /// [`Linear::new`] does and ignores `smoothing`.
+    pub fn quantized(
+        kernel: Kernel,
+        weight: &[f32],
+        bias: &[f32],
+        n: usize,
+        k: usize,
+        smoothing: &[f32],
+    ) -> Self {
+        if kernel != Kernel::Int8Avx2 || !k.is_multiple_of(int8_avx2::BLOCK) {
+            return Self::new(kernel, weight, bias, n, k);
+        }
+        assert_eq!(bias.len(), n, "one bias per output");
+        let mut padded_bias = vec![0.0; n.div_ceil(F32_COLS) * F32_COLS];
+        padded_bias[..n].copy_from_slice(bias);
+        Self {
+            kernel,
+            n,
+            k,
+            bias: padded_bias,
+            packed: Packed::Int8(int8_avx2::PackedWeights::new(weight, n, k, smoothing)),
         }
     }
 
@@ -209,7 +242,6 @@ impl Linear {
                     let b = &data[panel * k * F32_COLS..][..k * F32_COLS];
                     let col0 = panel * F32_COLS;
                     let cols = F32_COLS.min(self.n - col0);
-                    let bias = &self.bias[col0..col0 + F32_COLS];
                     let first = block * ROW_BLOCK;
                     let last = (first + ROW_BLOCK).min(m);
                     let mut padded = Vec::new();
@@ -226,28 +258,64 @@ impl Linear {
                         };
                         let mut tile = [[0f32; F32_COLS]; F32_ROWS];
                         match self.kernel {
-                            Kernel::F32Avx2 => f32_avx2::tile(a_tile, k, k, b, &mut tile),
+                            Kernel::F32Avx2 | Kernel::Int8Avx2 => {
+                                f32_avx2::tile(a_tile, k, k, b, &mut tile)
+                            }
                             Kernel::F32Neon => f32_neon::tile(a_tile, k, k, b, &mut tile),
                             Kernel::F32Generic | Kernel::Bf16Avx512 => {
                                 f32_generic::tile(a_tile, k, k, b, &mut tile)
                             }
                         }
-                        for (r, values) in tile.iter().take(rows).enumerate() {
-                            // SAFETY: row + r < m and col0 + cols ≤ n, so the run is inside
-                            // `out`, and only this task writes this panel's columns of these
-                            // rows.
-                            let dst = unsafe {
-                                std::slice::from_raw_parts_mut(
-                                    out_ptr.get().add((row + r) * self.n + col0),
-                                    cols,
-                                )
-                            };
-                            for ((d, v), b) in dst.iter_mut().zip(values).zip(bias) {
-                                *d = v + b;
-                            }
-                        }
+                        // SAFETY: only this task writes this panel's columns of these rows.
+                        unsafe { self.store(&tile[..rows], out_ptr, row, col0, cols) };
                     }
                 });
+            }
+            Packed::Int8(weights) => {
+                scratch.int8.fill(&input[..m * self.k], m, weights);
+                let rounded = &scratch.int8;
+                let panels = self.n.div_ceil(int8_avx2::COLS);
+                let blocks = m.div_ceil(ROW_BLOCK);
+                (0..panels * blocks).into_par_iter().for_each(|task| {
+                    let (panel, block) = (task % panels, task / panels);
+                    let col0 = panel * int8_avx2::COLS;
+                    let cols = int8_avx2::COLS.min(self.n - col0);
+                    let first = block * ROW_BLOCK;
+                    let last = (first + ROW_BLOCK).min(m);
+                    for row in (first..last).step_by(int8_avx2::ROWS) {
+                        let rows = int8_avx2::ROWS.min(last - row);
+                        let mut tile = [[0f32; int8_avx2::COLS]; int8_avx2::ROWS];
+                        int8_avx2::tile(rounded, row, weights, panel, &mut tile);
+                        // SAFETY: only this task writes this panel's columns of these rows.
+                        unsafe { self.store(&tile[..rows], out_ptr, row, col0, cols) };
+                    }
+                });
+            }
+        }
+    }
+
+    /// Writes a tile's rows plus the bias to `out` (`m × n`) at `row`, columns
+    /// `col0..col0 + cols`.
+    ///
+    /// # Safety
+    /// `row + tile.len() ≤ m`, `col0 + cols ≤ n`, and no other thread writes those elements
+    /// meanwhile.
+    unsafe fn store(
+        &self,
+        tile: &[[f32; F32_COLS]],
+        out: SendPtr,
+        row: usize,
+        col0: usize,
+        cols: usize,
+    ) {
+        let bias = &self.bias[col0..col0 + cols];
+        for (r, values) in tile.iter().enumerate() {
+            // SAFETY: inside `out` and written by this thread alone (the caller's promise).
+            let dst = unsafe {
+                std::slice::from_raw_parts_mut(out.get().add((row + r) * self.n + col0), cols)
+            };
+            for ((d, v), b) in dst.iter_mut().zip(values).zip(bias) {
+                *d = v + b;
             }
         }
     }

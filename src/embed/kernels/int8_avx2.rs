@@ -1,0 +1,413 @@
+//! int8 products for CPUs with AVX2 but no AVX-512: `vpmaddubsw` multiplies 32 byte pairs
+//! per instruction, about twice the multiply-adds per cycle of f32 FMA.
+//!
+//! `vpmaddubsw` multiplies unsigned by signed bytes and adds adjacent pairs into saturating
+//! 16-bit sums, so one operand must stay within 7 bits for the sums to be exact
+//! (2 × 255 × 63 = 32,130 < 32,767). The scheme, and why:
+//!
+//! - **Weights**: 8 bits per output channel (`q = round(w / s_c)`, `|q| ≤ 127`, stored as
+//!   `q + 128`, an unsigned byte). Fewer bits lose the reference cosine.
+//! - **Inputs**: 7 bits (`|q| ≤ 63`) with one scale per block of 32 consecutive inputs of a
+//!   row: a whole-row scale lets one large input flatten all the others (lowest cosine
+//!   0.986 against 0.999 measured with `benches/int8_cosine.py`).
+//! - **Smoothing** (SmoothQuant, Xiao et al. 2023, arXiv:2211.10438): input channel `j` is
+//!   divided by `s_j` and the weights' column `j` multiplied by it before rounding, which
+//!   moves range from the few large input channels into the weights; `s_j` comes from the
+//!   caller (the encoder derives it from the preceding layer norm).
+//!
+//! The weights' `+128` is undone per row: `Σ (q_w + 128) q_x = Σ q_w q_x + 128 Σ q_x`, and
+//! `Σ q_x` is known once the row is rounded. Everything is exact integer arithmetic up to
+//! the per-block sums, which are scaled and accumulated in f32.
+
+use rayon::prelude::*;
+
+/// Rows of an int8 register tile.
+pub const ROWS: usize = 4;
+/// Columns of an int8 panel (two registers of eight 32-bit sums), as the f32 panels.
+pub const COLS: usize = super::F32_COLS;
+/// Inputs sharing one scale.
+pub const BLOCK: usize = 32;
+/// The largest rounded input.
+const INPUT_MAX: f32 = 63.0;
+/// The largest rounded weight.
+const WEIGHT_MAX: f32 = 127.0;
+/// The offset that makes a rounded weight an unsigned byte.
+const WEIGHT_OFFSET: i32 = 128;
+
+/// A weight matrix rounded to 8 bits and packed in panels of 16 output columns; within a
+/// panel, for every 4 inputs, 16 columns × 4 bytes (`[k/4][col][4]`): one 256-bit load per
+/// 8 columns feeds `vpmaddubsw` with a broadcast of 4 input bytes.
+#[derive(Debug)]
+pub struct PackedWeights {
+    data: Vec<u8>,
+    /// Per output column (padded to whole panels): the weight scale.
+    scales: Vec<f32>,
+    /// Per input: `1 / s_j`, the smoothing applied to the inputs.
+    inverse_smoothing: Vec<f32>,
+    k: usize,
+}
+
+impl PackedWeights {
+    /// Rounds `weight` (`n × k`, PyTorch's layout) with the inputs' smoothing `smoothing`
+    /// (`k` positive factors). `k` must be a multiple of [`BLOCK`].
+    pub fn new(weight: &[f32], n: usize, k: usize, smoothing: &[f32]) -> Self {
+        assert!(
+            k.is_multiple_of(BLOCK),
+            "k = {k} is not a multiple of {BLOCK}"
+        );
+        assert_eq!(weight.len(), n * k, "weight is n × k");
+        assert_eq!(smoothing.len(), k, "one smoothing factor per input");
+        assert!(
+            smoothing.iter().all(|s| s.is_finite() && *s > 0.0),
+            "smoothing factors must be positive"
+        );
+        let panels = n.div_ceil(COLS);
+        let mut data = vec![WEIGHT_OFFSET as u8; panels * k * COLS];
+        let mut scales = vec![0f32; panels * COLS];
+        let mut smoothed = vec![0f32; k];
+        for (col, row) in weight.chunks_exact(k).enumerate() {
+            for ((s, w), f) in smoothed.iter_mut().zip(row).zip(smoothing) {
+                *s = w * f;
+            }
+            let largest = smoothed.iter().fold(0f32, |m, w| m.max(w.abs()));
+            let scale = largest / WEIGHT_MAX;
+            scales[col] = scale;
+            let inverse = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+            let (panel, c) = (col / COLS, col % COLS);
+            let dst = &mut data[panel * k * COLS..][..k * COLS];
+            for (input, w) in smoothed.iter().enumerate() {
+                let q = (w * inverse)
+                    .round_ties_even()
+                    .clamp(-WEIGHT_MAX, WEIGHT_MAX) as i32;
+                dst[(input / 4) * COLS * 4 + c * 4 + input % 4] = (q + WEIGHT_OFFSET) as u8;
+            }
+        }
+        Self {
+            data,
+            scales,
+            inverse_smoothing: smoothing.iter().map(|s| 1.0 / s).collect(),
+            k,
+        }
+    }
+
+    /// The packed bytes of output panel `panel` (`k × 16`).
+    pub fn panel(&self, panel: usize) -> &[u8] {
+        &self.data[panel * self.k * COLS..][..self.k * COLS]
+    }
+
+    /// The weight scales of output panel `panel`.
+    pub fn panel_scales(&self, panel: usize) -> &[f32] {
+        &self.scales[panel * COLS..][..COLS]
+    }
+}
+
+/// Rows of inputs rounded for one product: 7-bit values, one scale per block of 32, and
+/// each row's offset correction. Kept between calls.
+#[derive(Debug, Default)]
+pub struct QuantizedRows {
+    values: Vec<i8>,
+    scales: Vec<f32>,
+    /// Per row: `128 · Σ_blocks scale · Σ q`, subtracted from every column's sum.
+    corrections: Vec<f32>,
+    k: usize,
+}
+
+impl QuantizedRows {
+    /// Rounds the `m` rows of `input` (each `weights.k` wide) for `weights`, padding to
+    /// whole tiles with zero rows.
+    pub fn fill(&mut self, input: &[f32], m: usize, weights: &PackedWeights) {
+        let k = weights.k;
+        let rows = m.div_ceil(ROWS) * ROWS;
+        let blocks = k / BLOCK;
+        self.k = k;
+        self.values.clear();
+        self.values.resize(rows * k, 0);
+        self.scales.clear();
+        self.scales.resize(rows * blocks, 0.0);
+        self.corrections.clear();
+        self.corrections.resize(rows, 0.0);
+        let smoothing = weights.inverse_smoothing.as_slice();
+        input[..m * k]
+            .par_chunks(k)
+            .zip(self.values.par_chunks_mut(k))
+            .zip(self.scales.par_chunks_mut(blocks))
+            .zip(self.corrections.par_iter_mut())
+            .with_min_len(16)
+            .for_each(|(((row, values), scales), correction)| {
+                *correction = round_row(row, smoothing, values, scales);
+            });
+    }
+
+    /// The rounded rows from `row` on (`ROWS` of them exist past any row a tile starts at).
+    fn tile_at(&self, row: usize) -> (&[i8], &[f32], &[f32]) {
+        let blocks = self.k / BLOCK;
+        (
+            &self.values[row * self.k..][..ROWS * self.k],
+            &self.scales[row * blocks..][..ROWS * blocks],
+            &self.corrections[row..][..ROWS],
+        )
+    }
+}
+
+/// Rounds one row: divides by the smoothing (given as `1 / s_j`), then rounds each block
+/// of 32 to 7 bits with its own scale; returns the row's offset correction.
+fn round_row(row: &[f32], inverse_smoothing: &[f32], values: &mut [i8], scales: &mut [f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn wide(
+            row: &[f32],
+            inverse_smoothing: &[f32],
+            values: &mut [i8],
+            scales: &mut [f32],
+        ) -> f32 {
+            round_row_body(row, inverse_smoothing, values, scales)
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the features were just detected.
+            return unsafe { wide(row, inverse_smoothing, values, scales) };
+        }
+    }
+    round_row_body(row, inverse_smoothing, values, scales)
+}
+
+#[inline(always)]
+fn round_row_body(
+    row: &[f32],
+    inverse_smoothing: &[f32],
+    values: &mut [i8],
+    scales: &mut [f32],
+) -> f32 {
+    let mut correction = 0f32;
+    let mut smoothed = [0f32; BLOCK];
+    for (((x, f), dst), scale) in row
+        .chunks_exact(BLOCK)
+        .zip(inverse_smoothing.chunks_exact(BLOCK))
+        .zip(values.chunks_exact_mut(BLOCK))
+        .zip(scales.iter_mut())
+    {
+        let mut largest = 0f32;
+        for ((s, x), f) in smoothed.iter_mut().zip(x).zip(f) {
+            *s = x * f;
+            largest = largest.max(s.abs());
+        }
+        *scale = largest / INPUT_MAX;
+        let inverse = if largest > 0.0 {
+            INPUT_MAX / largest
+        } else {
+            0.0
+        };
+        let mut sum = 0i32;
+        for (d, s) in dst.iter_mut().zip(&smoothed) {
+            // Ties to even, as PyTorch rounds; |s · inverse| ≤ 63 by construction.
+            let q = (s * inverse).round_ties_even() as i32;
+            *d = q as i8;
+            sum += q;
+        }
+        correction += *scale * (WEIGHT_OFFSET * sum) as f32;
+    }
+    correction
+}
+
+/// `out[r][c] = s_c · (Σ_blocks scale_{r,b} · Σ_{i∈b} q_x · (q_w + 128) − correction_r)`
+/// for the 4 × 16 tile of rounded rows from `row` and output panel `panel`: the product of
+/// the smoothed, rounded inputs and weights, before the bias.
+pub fn tile(
+    rows: &QuantizedRows,
+    row: usize,
+    weights: &PackedWeights,
+    panel: usize,
+    out: &mut [[f32; COLS]; ROWS],
+) {
+    let (values, scales, corrections) = rows.tile_at(row);
+    let b = weights.panel(panel);
+    let k = rows.k;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the features were just detected; `values` holds 4 rows of k bytes,
+            // `scales` 4 rows of k / 32, and `b` k × 16 bytes (checked by the slicing
+            // above).
+            unsafe { tile_avx2(values.as_ptr(), scales.as_ptr(), k, b.as_ptr(), out) };
+            finish(out, corrections, weights.panel_scales(panel));
+            return;
+        }
+    }
+    tile_generic(values, scales, k, b, out);
+    finish(out, corrections, weights.panel_scales(panel));
+}
+
+/// Removes the weights' offset and applies their scales.
+fn finish(out: &mut [[f32; COLS]; ROWS], corrections: &[f32], scales: &[f32]) {
+    for (row, correction) in out.iter_mut().zip(corrections) {
+        for (v, s) in row.iter_mut().zip(scales) {
+            *v = (*v - correction) * s;
+        }
+    }
+}
+
+/// The tile in plain Rust: the same integer sums, the reference for the AVX2 one.
+fn tile_generic(values: &[i8], scales: &[f32], k: usize, b: &[u8], out: &mut [[f32; COLS]; ROWS]) {
+    let blocks = k / BLOCK;
+    for (r, out_row) in out.iter_mut().enumerate() {
+        let mut acc = [0f32; COLS];
+        for block in 0..blocks {
+            let mut sums = [0i32; COLS];
+            for i in block * BLOCK..(block + 1) * BLOCK {
+                let x = i32::from(values[r * k + i]);
+                for (c, sum) in sums.iter_mut().enumerate() {
+                    *sum += x * i32::from(b[(i / 4) * COLS * 4 + c * 4 + i % 4]);
+                }
+            }
+            let scale = scales[r * blocks + block];
+            for (a, s) in acc.iter_mut().zip(sums) {
+                *a = (s as f32).mul_add(scale, *a);
+            }
+        }
+        *out_row = acc;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_avx2(
+    values: *const i8,
+    scales: *const f32,
+    k: usize,
+    b: *const u8,
+    out: &mut [[f32; COLS]; ROWS],
+) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_loadu_si256,
+        _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_set1_epi16, _mm256_set1_epi32,
+        _mm256_set1_ps, _mm256_setzero_ps, _mm256_setzero_si256, _mm256_storeu_ps,
+    };
+    let blocks = k / BLOCK;
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [[_mm256_setzero_ps(); 2]; ROWS];
+    // SAFETY: offsets stay within 4 rows of k bytes (values), 4 rows of k / 32 (scales)
+    // and k × 16 bytes (b), as the caller guarantees.
+    unsafe {
+        for block in 0..blocks {
+            let mut sums = [[_mm256_setzero_si256(); 2]; ROWS];
+            for step in 0..BLOCK / 4 {
+                let i = block * BLOCK + step * 4;
+                let w0 = _mm256_loadu_si256(b.add(i * COLS).cast::<__m256i>());
+                let w1 = _mm256_loadu_si256(b.add(i * COLS + 32).cast::<__m256i>());
+                for (r, sums) in sums.iter_mut().enumerate() {
+                    let x = _mm256_set1_epi32(values.add(r * k + i).cast::<i32>().read_unaligned());
+                    // Unsigned weight bytes × signed input bytes, pairs summed in 16 bits
+                    // (exact: see the module's bound), then pairs of those in 32 bits.
+                    let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(w0, x), ones);
+                    let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(w1, x), ones);
+                    sums[0] = _mm256_add_epi32(sums[0], p0);
+                    sums[1] = _mm256_add_epi32(sums[1], p1);
+                }
+            }
+            for (r, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
+                let scale = _mm256_set1_ps(*scales.add(r * blocks + block));
+                acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[0]), scale, acc[0]);
+                acc[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[1]), scale, acc[1]);
+            }
+        }
+        for (row, acc) in out.iter_mut().zip(&acc) {
+            _mm256_storeu_ps(row.as_mut_ptr(), acc[0]);
+            _mm256_storeu_ps(row.as_mut_ptr().add(8), acc[1]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(count: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..count)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// The product from the rounded values in f64, straight from the scheme's definition,
+    /// and the most rounding can move it from the exact product (each rounded value is
+    /// within half a step of the smoothed one).
+    fn rounded_reference(input: &[f32], weight: &[f32], smoothing: &[f32], k: usize) -> (f64, f64) {
+        let x: Vec<f32> = input.iter().zip(smoothing).map(|(x, s)| x / s).collect();
+        let w: Vec<f32> = weight.iter().zip(smoothing).map(|(w, s)| w * s).collect();
+        let ws = w.iter().fold(0f32, |m, v| m.max(v.abs())) / WEIGHT_MAX;
+        let (mut sum, mut bound) = (0f64, 0f64);
+        for b in 0..k / BLOCK {
+            let xb = &x[b * BLOCK..][..BLOCK];
+            let xs = xb.iter().fold(0f32, |m, v| m.max(v.abs())) / INPUT_MAX;
+            for (i, xv) in xb.iter().enumerate() {
+                let qx = if xs > 0.0 {
+                    (xv / xs).round_ties_even()
+                } else {
+                    0.0
+                };
+                let qw = (w[b * BLOCK + i] / ws).round_ties_even();
+                sum += f64::from(qx) * f64::from(xs) * f64::from(qw) * f64::from(ws);
+                let (half_x, half_w) = (f64::from(xs) / 2.0, f64::from(ws) / 2.0);
+                bound += f64::from(xv.abs()) * half_w
+                    + f64::from(w[b * BLOCK + i].abs()) * half_x
+                    + half_x * half_w;
+            }
+        }
+        (sum, bound)
+    }
+
+    #[test]
+    fn the_tile_computes_the_rounded_product_and_stays_close_to_the_exact_one() {
+        let (m, n, k) = (7, 40, 96);
+        let input = values(m * k, 11);
+        let weight = values(n * k, 12);
+        let smoothing: Vec<f32> = values(k, 13).iter().map(|v| 0.5 + v.abs()).collect();
+        let packed = PackedWeights::new(&weight, n, k, &smoothing);
+        let mut rows = QuantizedRows::default();
+        rows.fill(&input, m, &packed);
+        for row in (0..m).step_by(ROWS) {
+            for panel in 0..n.div_ceil(COLS) {
+                let mut out = [[f32::NAN; COLS]; ROWS];
+                tile(&rows, row, &packed, panel, &mut out);
+                let mut generic = [[f32::NAN; COLS]; ROWS];
+                let (v, s, c) = rows.tile_at(row);
+                tile_generic(v, s, k, packed.panel(panel), &mut generic);
+                finish(&mut generic, c, packed.panel_scales(panel));
+                for r in 0..ROWS.min(m - row) {
+                    for c in 0..COLS.min(n - panel * COLS) {
+                        let col = panel * COLS + c;
+                        let x = &input[(row + r) * k..][..k];
+                        let w = &weight[col * k..][..k];
+                        let (want, bound) = rounded_reference(x, w, &smoothing, k);
+                        let exact: f64 = x.iter().zip(w).map(|(a, b)| f64::from(a * b)).sum();
+                        let got = f64::from(out[r][c]);
+                        assert!((got - want).abs() < 1e-4, "{r},{col}: {got} vs {want}");
+                        assert_eq!(out[r][c].to_bits(), generic[r][c].to_bits());
+                        assert!(
+                            (got - exact).abs() <= bound + 1e-4,
+                            "{r},{col}: {got} vs {exact}, bound {bound}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_rows_and_weights_give_zero_not_nan() {
+        let k = BLOCK;
+        let packed = PackedWeights::new(&vec![0.0; 3 * k], 3, k, &vec![1.0; k]);
+        let mut rows = QuantizedRows::default();
+        rows.fill(&vec![0.0; k], 1, &packed);
+        let mut out = [[f32::NAN; COLS]; ROWS];
+        tile(&rows, 0, &packed, 0, &mut out);
+        assert!(out.iter().flatten().all(|v| *v == 0.0), "{out:?}");
+    }
+}
