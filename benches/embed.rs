@@ -1,6 +1,8 @@
-//! Embedding throughput per precision path (portable f32, and bf16 where the CPU has
-//! AVX-512 BF16) at batch 1, 8 and 32: texts/s and tokens/s, the arithmetic rate and its
-//! fraction of the machine's measured peak, then criterion's estimates of the same runs.
+//! Embedding throughput per precision path (portable f32, int8 where the CPU has AVX2, and
+//! bf16 where it has AVX-512 BF16) at batch 1, 8 and 32: texts/s and tokens/s, the
+//! arithmetic rate (the model's multiply-adds × 2 per second, whatever their precision) and
+//! its fraction of the machine's measured peak for the kernel's instruction (none for int8,
+//! which mixes two), then criterion's estimates of the same runs.
 //!
 //! Texts (from `../shared`): `queries`, the 500 CoSQA dev queries (short web queries, like
 //! the ones agents send to recall); `mixed`, the 40 reference fixture texts, the 500 dev
@@ -168,9 +170,13 @@ fn main() {
         .sample_size(10)
         .measurement_time(Duration::from_secs(if full { 15 } else { 1 }));
     let mut table = Vec::new();
-    for precision in [Precision::F32, Precision::Bf16] {
+    for precision in [Precision::F32, Precision::Int8, Precision::Bf16] {
         if precision == Precision::Bf16 && !Kernel::bf16_available() {
             println!("no AVX-512 BF16 on this CPU: bf16 skipped");
+            continue;
+        }
+        if precision == Precision::Int8 && !Kernel::Int8Avx2.available() {
+            println!("no AVX2 and FMA on this CPU: int8 skipped");
             continue;
         }
         for (set, texts) in &sets {

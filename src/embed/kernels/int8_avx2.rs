@@ -154,25 +154,93 @@ impl QuantizedRows {
 fn round_row(row: &[f32], inverse_smoothing: &[f32], values: &mut [i8], scales: &mut [f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "avx2,fma")]
-        fn wide(
-            row: &[f32],
-            inverse_smoothing: &[f32],
-            values: &mut [i8],
-            scales: &mut [f32],
-        ) -> f32 {
-            round_row_body(row, inverse_smoothing, values, scales)
-        }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            // SAFETY: the features were just detected.
-            return unsafe { wide(row, inverse_smoothing, values, scales) };
+            assert!(
+                row.len() == inverse_smoothing.len()
+                    && row.len() == values.len()
+                    && row.len() == scales.len() * BLOCK
+            );
+            // SAFETY: the features were just detected, and the lengths agree (asserted).
+            return unsafe {
+                round_row_avx2(
+                    row.as_ptr(),
+                    inverse_smoothing.as_ptr(),
+                    values.as_mut_ptr(),
+                    scales,
+                )
+            };
         }
     }
     round_row_body(row, inverse_smoothing, values, scales)
 }
 
-#[inline(always)]
+/// [`round_row_body`] with AVX2: the same values, bit for bit (`vcvtps2dq` rounds ties to
+/// even, as `round_ties_even` does).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn round_row_avx2(
+    row: *const f32,
+    inverse_smoothing: *const f32,
+    values: *mut i8,
+    scales: &mut [f32],
+) -> f32 {
+    use std::arch::x86_64::{
+        _mm_add_epi32, _mm_cvtsi128_si32, _mm_hadd_epi32, _mm256_add_epi32, _mm256_andnot_ps,
+        _mm256_castsi256_si128, _mm256_cvtps_epi32, _mm256_extracti128_si256, _mm256_loadu_ps,
+        _mm256_max_ps, _mm256_mul_ps, _mm256_packs_epi16, _mm256_packs_epi32,
+        _mm256_permutevar8x32_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_storeu_si256,
+    };
+    let mut correction = 0f32;
+    let sign = _mm256_set1_ps(-0.0);
+    // packs interleaves the two 128-bit lanes; this puts the 32 bytes back in order.
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    // SAFETY: the caller guarantees `scales.len()` blocks of 32 behind every pointer.
+    unsafe {
+        for (b, scale) in scales.iter_mut().enumerate() {
+            let at = b * BLOCK;
+            let x: [_; 4] = std::array::from_fn(|i| {
+                _mm256_mul_ps(
+                    _mm256_loadu_ps(row.add(at + 8 * i)),
+                    _mm256_loadu_ps(inverse_smoothing.add(at + 8 * i)),
+                )
+            });
+            let largest = x.iter().fold(_mm256_set1_ps(0.0), |m, v| {
+                _mm256_max_ps(m, _mm256_andnot_ps(sign, *v))
+            });
+            let lanes: [f32; 8] = std::mem::transmute(largest);
+            let largest = lanes.iter().fold(0f32, |m, v| m.max(*v));
+            *scale = largest / INPUT_MAX;
+            let inverse = _mm256_set1_ps(if largest > 0.0 {
+                INPUT_MAX / largest
+            } else {
+                0.0
+            });
+            let q: [_; 4] =
+                std::array::from_fn(|i| _mm256_cvtps_epi32(_mm256_mul_ps(x[i], inverse)));
+            let total =
+                _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+            let half = _mm_add_epi32(
+                _mm256_castsi256_si128(total),
+                _mm256_extracti128_si256::<1>(total),
+            );
+            let half = _mm_hadd_epi32(half, half);
+            let sum = _mm_cvtsi128_si32(_mm_hadd_epi32(half, half));
+            let bytes = _mm256_packs_epi16(
+                _mm256_packs_epi32(q[0], q[1]),
+                _mm256_packs_epi32(q[2], q[3]),
+            );
+            _mm256_storeu_si256(
+                values.add(at).cast(),
+                _mm256_permutevar8x32_epi32(bytes, order),
+            );
+            correction += *scale * (WEIGHT_OFFSET * sum) as f32;
+        }
+    }
+    correction
+}
+
+/// Rounds one row in plain Rust (see [`round_row`]).
 fn round_row_body(
     row: &[f32],
     inverse_smoothing: &[f32],
@@ -322,6 +390,7 @@ unsafe fn tile_avx2(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embed::precision::Kernel;
 
     fn values(count: usize, seed: u64) -> Vec<f32> {
         let mut state = seed;
@@ -398,6 +467,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_avx2_rounding_equals_the_plain_one_bit_for_bit() {
+        if !Kernel::Int8Avx2.available() {
+            return;
+        }
+        let k = 4 * BLOCK;
+        let mut row = values(k, 21);
+        row[5] = 0.5; // a tie after scaling is still possible elsewhere; zeros too:
+        row[BLOCK..2 * BLOCK].fill(0.0);
+        let smoothing: Vec<f32> = values(k, 22)
+            .iter()
+            .map(|v| 1.0 / (0.5 + v.abs()))
+            .collect();
+        let (mut plain, mut wide) = ((vec![0i8; k], vec![0f32; 4]), (vec![0i8; k], vec![0f32; 4]));
+        let c_plain = round_row_body(&row, &smoothing, &mut plain.0, &mut plain.1);
+        let c_wide = round_row(&row, &smoothing, &mut wide.0, &mut wide.1);
+        assert_eq!(plain, wide);
+        assert_eq!(c_plain.to_bits(), c_wide.to_bits());
+        assert!(plain.0.iter().any(|q| *q == 63 || *q == -63));
     }
 
     #[test]
