@@ -100,7 +100,7 @@ pub fn info(sources: &ModelSources, json: bool, out: &mut Output) -> CliResult {
     }
     let _ = writeln!(
         text,
-        "arithmetic {} ({PRECISION_ENV}=auto|f32|bf16)",
+        "arithmetic {} ({PRECISION_ENV}=auto|f32|bf16|int8)",
         info.kernel
     );
     let _ = writeln!(text, "sources, in the order engram tries them:");

@@ -149,6 +149,18 @@ impl Norm {
             .with_min_len(16)
             .for_each(|row| math::layer_norm(row, &self.gamma, &self.beta, self.eps));
     }
+
+    /// Adds `addend` to `rows` (a residual connection) and normalises every row, in one
+    /// parallel pass.
+    fn add_and_apply(&self, rows: &mut [f32], addend: &[f32]) {
+        let width = self.gamma.len();
+        rows.par_chunks_mut(width)
+            .zip(addend.par_chunks(width))
+            .with_min_len(16)
+            .for_each(|(row, addend)| {
+                math::add_layer_norm(row, addend, &self.gamma, &self.beta, self.eps)
+            });
+    }
 }
 
 fn vector(vb: &VarBuilder, size: usize, name: &str) -> candle_core::Result<Vec<f32>> {
@@ -390,8 +402,9 @@ impl Bert {
                 &mut work.projected,
                 &mut work.scratch,
             );
-            add_into(&mut work.hidden, &work.projected);
-            layer.attention_norm.apply(&mut work.hidden);
+            layer
+                .attention_norm
+                .add_and_apply(&mut work.hidden, &work.projected);
 
             let inner = layer.intermediate.outputs();
             resize(&mut work.inner, tokens * inner);
@@ -405,8 +418,9 @@ impl Bert {
             layer
                 .output
                 .forward(&work.inner, tokens, &mut work.projected, &mut work.scratch);
-            add_into(&mut work.hidden, &work.projected);
-            layer.output_norm.apply(&mut work.hidden);
+            layer
+                .output_norm
+                .add_and_apply(&mut work.hidden, &work.projected);
         }
     }
 
@@ -522,10 +536,4 @@ struct AttentionBuffers {
 fn refill(buffer: &mut Vec<f32>, len: usize) {
     buffer.clear();
     buffer.resize(len, 0.0);
-}
-
-fn add_into(target: &mut [f32], addend: &[f32]) {
-    for (t, a) in target.iter_mut().zip(addend) {
-        *t += a;
-    }
 }

@@ -192,6 +192,8 @@ fn model_info_shows_the_folder_in_use_and_its_shape() {
     assert_eq!(info["config"]["layers"], 6);
     let fastest = if engram::embed::Kernel::bf16_available() {
         "bf16-avx512"
+    } else if engram::embed::Kernel::Int8Avx2.available() {
+        "int8-avx2"
     } else {
         engram::embed::Kernel::f32_best().name()
     };
@@ -209,7 +211,7 @@ fn model_info_shows_the_folder_in_use_and_its_shape() {
     );
     let wrong = engram_with_model(home.path())
         .args(["embed", "some text"])
-        .env("ENGRAM_EMBED_PRECISION", "int8")
+        .env("ENGRAM_EMBED_PRECISION", "int4")
         .output()
         .expect("run");
     assert!(!wrong.status.success());

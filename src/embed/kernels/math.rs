@@ -45,6 +45,12 @@ multiversion! {
 }
 
 multiversion! {
+    /// A residual connection's add and the layer norm after it, in one pass over the row:
+    /// `row = layer_norm(row + addend)`.
+    pub fn add_layer_norm(row: &mut [f32], addend: &[f32], gamma: &[f32], beta: &[f32], eps: f32) => add_layer_norm_body
+}
+
+multiversion! {
     /// Softmax of one row in place.
     pub fn softmax(row: &mut [f32]) => softmax_body
 }
@@ -155,6 +161,14 @@ fn layer_norm_body(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
 }
 
 #[inline(always)]
+fn add_layer_norm_body(row: &mut [f32], addend: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    for (x, a) in row.iter_mut().zip(addend) {
+        *x += a;
+    }
+    layer_norm_body(row, gamma, beta, eps);
+}
+
+#[inline(always)]
 fn softmax_body(row: &mut [f32]) {
     let mut lanes = [f32::NEG_INFINITY; LANES];
     let chunks = row.chunks_exact(LANES);
@@ -226,6 +240,24 @@ mod tests {
                 "gelu({x}) = {got}, want {want}"
             );
         }
+    }
+
+    #[test]
+    fn the_fused_residual_norm_is_the_add_then_the_norm() {
+        let row: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37).sin()).collect();
+        let addend: Vec<f32> = (0..37).map(|i| (i as f32 * 1.3).cos()).collect();
+        let gamma: Vec<f32> = (0..37).map(|i| 1.0 + i as f32 / 50.0).collect();
+        let beta: Vec<f32> = (0..37).map(|i| i as f32 / 100.0 - 0.2).collect();
+        let mut fused = row.clone();
+        add_layer_norm(&mut fused, &addend, &gamma, &beta, 1e-12);
+        let mut apart: Vec<f32> = row.iter().zip(&addend).map(|(x, a)| x + a).collect();
+        layer_norm(&mut apart, &gamma, &beta, 1e-12);
+        assert_eq!(fused, apart);
+        let spread = fused.iter().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(
+            spread > 0.5,
+            "the rows were normalised, not zeroed: {fused:?}"
+        );
     }
 
     #[test]

@@ -404,6 +404,7 @@ mod tests {
             for kernel in [
                 Kernel::Bf16Avx512,
                 Kernel::F32Avx2,
+                Kernel::Int8Avx2,
                 Kernel::F32Neon,
                 Kernel::F32Generic,
             ] {
@@ -427,6 +428,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_int8_layer_writes_every_tile_with_its_bias_on_ragged_shapes() {
+        if !Kernel::Int8Avx2.available() {
+            return;
+        }
+        // Partial tiles and panels, several row blocks and panels per thread.
+        let (m, n, k) = (101, 70, 64);
+        let input = values(m * k, 31);
+        let weight = values(n * k, 32);
+        let bias = values(n, 33);
+        let smoothing: Vec<f32> = values(k, 34).iter().map(|v| 0.5 + v.abs()).collect();
+        let linear = Linear::quantized(Kernel::Int8Avx2, &weight, &bias, n, k, &smoothing);
+        assert!(matches!(linear.packed, Packed::Int8(_)));
+        let mut out = vec![f32::NAN; m * n];
+        linear.forward(&input, m, &mut out, &mut Scratch::default());
+        let Packed::Int8(weights) = &linear.packed else {
+            return;
+        };
+        let mut rows = int8_avx2::QuantizedRows::default();
+        rows.fill(&input, m, weights);
+        for row in (0..m).step_by(int8_avx2::ROWS) {
+            for panel in 0..n.div_ceil(int8_avx2::COLS) {
+                let mut tile = [[0f32; int8_avx2::COLS]; int8_avx2::ROWS];
+                int8_avx2::tile(&rows, row, weights, panel, &mut tile);
+                for (r, values) in tile.iter().enumerate().take(m - row) {
+                    for (c, v) in values.iter().enumerate().take(n - panel * 16) {
+                        let col = panel * 16 + c;
+                        assert_eq!(out[(row + r) * n + col], v + bias[col], "{row}+{r}, {col}");
+                    }
+                }
+            }
+        }
+        // Other kernels pack the same layer exactly (the smoothing is ignored).
+        let exact = Linear::quantized(Kernel::F32Generic, &weight, &bias, n, k, &smoothing);
+        assert!(matches!(exact.packed, Packed::F32 { .. }));
     }
 
     #[test]
