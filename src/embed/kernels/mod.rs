@@ -245,6 +245,8 @@ impl Linear {
                     let first = block * ROW_BLOCK;
                     let last = (first + ROW_BLOCK).min(m);
                     let mut padded = Vec::new();
+                    // Every kernel writes the whole tile: one per task, not zeroed per tile.
+                    let mut tile = [[0f32; F32_COLS]; F32_ROWS];
                     for row in (first..last).step_by(F32_ROWS) {
                         let rows = F32_ROWS.min(last - row);
                         let a_tile: &[f32] = if rows == F32_ROWS {
@@ -256,7 +258,6 @@ impl Linear {
                             padded.resize(F32_ROWS * k, 0.0);
                             &padded
                         };
-                        let mut tile = [[0f32; F32_COLS]; F32_ROWS];
                         match self.kernel {
                             Kernel::F32Avx2 | Kernel::Int8Avx2 => {
                                 f32_avx2::tile(a_tile, k, k, b, &mut tile)
@@ -282,9 +283,9 @@ impl Linear {
                     let cols = int8_avx2::COLS.min(self.n - col0);
                     let first = block * ROW_BLOCK;
                     let last = (first + ROW_BLOCK).min(m);
+                    let mut tile = [[0f32; int8_avx2::COLS]; int8_avx2::ROWS];
                     for row in (first..last).step_by(int8_avx2::ROWS) {
                         let rows = int8_avx2::ROWS.min(last - row);
-                        let mut tile = [[0f32; int8_avx2::COLS]; int8_avx2::ROWS];
                         int8_avx2::tile(rounded, row, weights, panel, &mut tile);
                         // SAFETY: only this task writes this panel's columns of these rows.
                         unsafe { self.store(&tile[..rows], out_ptr, row, col0, cols) };
