@@ -389,20 +389,9 @@ unsafe fn tile_avx2(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::values;
     use super::*;
     use crate::embed::precision::Kernel;
-
-    fn values(count: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed;
-        (0..count)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
 
     /// The product from the rounded values in f64, straight from the scheme's definition,
     /// and the most rounding can move it from the exact product (each rounded value is

@@ -377,7 +377,9 @@ mod tests {
         out
     }
 
-    fn values(count: usize, seed: u64) -> Vec<f32> {
+    /// `count` pseudo-random values in [-1, 1) from `seed` (a linear congruential
+    /// generator: reproducible, no dependency).
+    pub(super) fn values(count: usize, seed: u64) -> Vec<f32> {
         let mut state = seed;
         (0..count)
             .map(|_| {
