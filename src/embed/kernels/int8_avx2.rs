@@ -293,11 +293,17 @@ pub fn tile(
     let k = rows.k;
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if super::int8_vnni::available() {
             // SAFETY: the features were just detected; `values` holds 4 rows of k bytes,
             // `scales` 4 rows of k / 32, and `b` k × 16 bytes (checked by the slicing
             // above).
+            unsafe { super::int8_vnni::tile(values.as_ptr(), scales.as_ptr(), k, b.as_ptr(), out) };
+            finish(out, corrections, weights.panel_scales(panel));
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
             unsafe { tile_avx2(values.as_ptr(), scales.as_ptr(), k, b.as_ptr(), out) };
             finish(out, corrections, weights.panel_scales(panel));
             return;
@@ -477,6 +483,34 @@ mod tests {
         assert_eq!(plain, wide);
         assert_eq!(c_plain.to_bits(), c_wide.to_bits());
         assert!(plain.0.iter().any(|q| *q == 63 || *q == -63));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_vnni_tile_equals_the_avx2_tile_bit_for_bit() {
+        if !super::super::int8_vnni::available() {
+            return;
+        }
+        let (m, n, k) = (4, 16, 12 * BLOCK);
+        let input = values(m * k, 51);
+        let weight = values(n * k, 52);
+        let smoothing: Vec<f32> = values(k, 53).iter().map(|v| 0.5 + v.abs()).collect();
+        let packed = PackedWeights::new(&weight, n, k, &smoothing);
+        let mut rows = QuantizedRows::default();
+        rows.fill(&input, m, &packed);
+        let (v, s, _) = rows.tile_at(0);
+        let b = packed.panel(0);
+        let (mut avx2, mut vnni) = ([[f32::NAN; COLS]; ROWS], [[f32::NAN; COLS]; ROWS]);
+        // SAFETY: AVX-512 VNNI implies AVX2 and FMA; the extents are a whole tile's.
+        unsafe {
+            tile_avx2(v.as_ptr(), s.as_ptr(), k, b.as_ptr(), &mut avx2);
+            super::super::int8_vnni::tile(v.as_ptr(), s.as_ptr(), k, b.as_ptr(), &mut vnni);
+        }
+        assert!(avx2.iter().flatten().all(|x| x.is_finite() && *x != 0.0));
+        assert_eq!(
+            avx2.map(|r| r.map(f32::to_bits)),
+            vnni.map(|r| r.map(f32::to_bits))
+        );
     }
 
     #[test]

@@ -7,9 +7,12 @@
 
 mod bf16_avx512;
 mod f32_avx2;
+mod f32_avx512;
 mod f32_generic;
 mod f32_neon;
 mod int8_avx2;
+#[cfg(target_arch = "x86_64")]
+mod int8_vnni;
 pub mod math;
 
 use rayon::prelude::*;
@@ -57,14 +60,14 @@ pub struct Scratch {
     int8: int8_avx2::QuantizedRows,
 }
 
-/// One f32 register tile with the best instructions this CPU has (AVX2 + FMA, NEON on
-/// ARM64, or plain Rust): `out[r][c] = Σ_{i<k} a[r·lda + i] · b[i·16 + c]`. Attention's
+/// One f32 register tile with the best instructions this CPU has (AVX-512F, AVX2 + FMA,
+/// NEON on ARM64, or plain Rust): `out[r][c] = Σ_{i<k} a[r·lda + i] · b[i·16 + c]`. Attention's
 /// products use it on every path.
 pub fn f32_tile(a: &[f32], lda: usize, k: usize, b: &[f32], out: &mut [[f32; F32_COLS]; F32_ROWS]) {
     #[cfg(target_arch = "aarch64")]
     f32_neon::tile(a, lda, k, b, out);
     #[cfg(not(target_arch = "aarch64"))]
-    f32_avx2::tile(a, lda, k, b, out);
+    f32_avx512::tile(a, lda, k, b, out);
 }
 
 /// Rounds to the nearest bf16, ties to even (NaN stays NaN). Branch-free, so loops of it
@@ -235,38 +238,59 @@ impl Linear {
             }
             Packed::F32 { data } => {
                 let panels = self.n.div_ceil(F32_COLS);
+                // With AVX-512 a task computes two adjacent panels at once (12 × 32 tiles).
+                let x86 = matches!(self.kernel, Kernel::F32Avx2 | Kernel::Int8Avx2);
+                let group = if x86 && f32_avx512::available() { 2 } else { 1 };
+                let groups = panels.div_ceil(group);
                 let blocks = m.div_ceil(ROW_BLOCK);
                 let k = self.k;
-                (0..panels * blocks).into_par_iter().for_each(|task| {
-                    let (panel, block) = (task % panels, task / panels);
-                    let b = &data[panel * k * F32_COLS..][..k * F32_COLS];
-                    let col0 = panel * F32_COLS;
-                    let cols = F32_COLS.min(self.n - col0);
+                let panel_of = |p: usize| &data[p * k * F32_COLS..][..k * F32_COLS];
+                (0..groups * blocks).into_par_iter().for_each(|task| {
+                    let (first_panel, block) = ((task % groups) * group, task / groups);
+                    let pair = group == 2 && first_panel + 1 < panels;
+                    let col0 = first_panel * F32_COLS;
                     let first = block * ROW_BLOCK;
                     let last = (first + ROW_BLOCK).min(m);
                     let mut padded = Vec::new();
                     // Every kernel writes the whole tile: one per task, not zeroed per tile.
                     let mut tile = [[0f32; F32_COLS]; F32_ROWS];
-                    for row in (first..last).step_by(F32_ROWS) {
-                        let rows = F32_ROWS.min(last - row);
-                        let a_tile: &[f32] = if rows == F32_ROWS {
-                            &input[row * k..][..F32_ROWS * k]
+                    let mut wide = [[0f32; f32_avx512::PAIR_COLS]; f32_avx512::PAIR_ROWS];
+                    let tile_rows = if pair {
+                        f32_avx512::PAIR_ROWS
+                    } else {
+                        F32_ROWS
+                    };
+                    for row in (first..last).step_by(tile_rows) {
+                        let rows = tile_rows.min(last - row);
+                        let a_tile: &[f32] = if rows == tile_rows {
+                            &input[row * k..][..tile_rows * k]
                         } else {
                             // The last, short tile: zero rows below the input's end.
                             padded.clear();
                             padded.extend_from_slice(&input[row * k..][..rows * k]);
-                            padded.resize(F32_ROWS * k, 0.0);
+                            padded.resize(tile_rows * k, 0.0);
                             &padded
                         };
+                        let b = panel_of(first_panel);
+                        if pair {
+                            let b1 = panel_of(first_panel + 1);
+                            f32_avx512::pair_tile(a_tile, k, k, b, b1, &mut wide);
+                            let cols = f32_avx512::PAIR_COLS.min(self.n - col0);
+                            // SAFETY: only this task writes these panels' columns of these
+                            // rows.
+                            unsafe { self.store(&wide[..rows], out_ptr, row, col0, cols) };
+                            continue;
+                        }
                         match self.kernel {
                             Kernel::F32Avx2 | Kernel::Int8Avx2 => {
-                                f32_avx2::tile(a_tile, k, k, b, &mut tile)
+                                f32_avx512::tile(a_tile, k, k, b, &mut tile)
                             }
                             Kernel::F32Neon => f32_neon::tile(a_tile, k, k, b, &mut tile),
                             Kernel::F32Generic | Kernel::Bf16Avx512 => {
                                 f32_generic::tile(a_tile, k, k, b, &mut tile)
                             }
                         }
+                        let cols = F32_COLS.min(self.n - col0);
                         // SAFETY: only this task writes this panel's columns of these rows.
                         unsafe { self.store(&tile[..rows], out_ptr, row, col0, cols) };
                     }
@@ -301,9 +325,9 @@ impl Linear {
     /// # Safety
     /// `row + tile.len() ≤ m`, `col0 + cols ≤ n`, and no other thread writes those elements
     /// meanwhile.
-    unsafe fn store(
+    unsafe fn store<const COLS: usize>(
         &self,
-        tile: &[[f32; F32_COLS]],
+        tile: &[[f32; COLS]],
         out: SendPtr,
         row: usize,
         col0: usize,
