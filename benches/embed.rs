@@ -80,8 +80,8 @@ fn flops(lengths: &[usize]) -> f64 {
 
 /// The machine's peak arithmetic rate for `kernel`'s instructions, in GFLOP/s, measured:
 /// every core runs a loop of independent multiply-adds (12 accumulators, no memory traffic)
-/// with the instruction the kernel is built on (`vfmadd` on 8 f32 lanes, `vdpbf16ps` on 16
-/// lanes × 2 products), so the clock the CPU really runs at is in the figure.
+/// with the instruction the kernel is built on (`vfmadd` on 8 f32 lanes, or 16 where the
+/// CPU has AVX-512F, `vdpbf16ps` on 16 lanes × 2 products), so the clock the CPU really runs at is in the figure.
 fn measured_peak(kernel: Kernel, cores: usize) -> Option<f64> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -90,6 +90,11 @@ fn measured_peak(kernel: Kernel, cores: usize) -> Option<f64> {
             Kernel::Bf16Avx512 if Kernel::bf16_available() => || {
                 // SAFETY: AVX-512 BF16 was detected.
                 unsafe { peak::bf16(ROUNDS) }
+            },
+            // The f32 tiles run in 512-bit registers where the CPU has AVX-512F.
+            Kernel::F32Avx2 if std::arch::is_x86_feature_detected!("avx512f") => || {
+                // SAFETY: AVX-512F was detected.
+                unsafe { peak::f32_avx512(ROUNDS) }
             },
             Kernel::F32Avx2 if kernel.available() => || {
                 // SAFETY: AVX2 and FMA were detected.
@@ -129,6 +134,21 @@ mod peak {
         }
         black_box(acc);
         (rounds * 12 * 8 * 2) as f64
+    }
+
+    /// `rounds` × 12 independent `vfmadd231ps zmm`; returns the FLOP done.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn f32_avx512(rounds: u64) -> f64 {
+        let x = _mm512_set1_ps(black_box(0.999_999));
+        let y = _mm512_set1_ps(black_box(1e-7));
+        let mut acc = [_mm512_setzero_ps(); 12];
+        for _ in 0..rounds {
+            for a in acc.iter_mut() {
+                *a = _mm512_fmadd_ps(*a, x, y);
+            }
+        }
+        black_box(acc);
+        (rounds * 12 * 16 * 2) as f64
     }
 
     /// `rounds` × 12 independent `vdpbf16ps zmm`; returns the FLOP done.
@@ -243,7 +263,7 @@ fn main() {
     println!("\nmeasured peak on {cores} cores (independent multiply-adds, no memory):");
     for (kernel, peak) in &peaks {
         let peak = peak.map_or("–".to_owned(), |p| format!("{p:.0} GFLOP/s"));
-        println!("  {:<12} {peak}", kernel.name());
+        println!("  {:<12} {peak} ({})", kernel.name(), kernel.instructions());
     }
     println!(
         "{:<12} {:<8} {:>5} {:>6} {:>8} {:>10} {:>9} {:>11}",

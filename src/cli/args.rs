@@ -394,7 +394,8 @@ pub enum ModelCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show which model is used, from where, and the state of every source.
+    /// Show which model is used, from where, the arithmetic embeddings run in (and with which
+    /// instructions), and the state of every source.
     Info {
         /// Print the result as JSON.
         #[arg(long)]

@@ -40,9 +40,11 @@ struct Info<'a> {
     pip_requirement: &'a str,
     in_use: Option<&'a engram::embed::SourceStatus>,
     config: Option<ConfigSummary>,
-    /// The arithmetic embeddings run in here (`bf16-avx512`, `f32-avx2`, `f32-generic`), or
-    /// why the configured precision cannot run.
+    /// The arithmetic embeddings run in here (`bf16-avx512`, `int8-avx2`, `f32-avx2`,
+    /// `f32-neon`, `f32-generic`), or why the configured precision cannot run.
     kernel: String,
+    /// The instructions its register tiles use on this CPU (e.g. `AVX-512F`), when it runs.
+    instructions: Option<&'static str>,
     sources: &'a [engram::embed::SourceStatus],
 }
 
@@ -61,16 +63,18 @@ pub fn info(sources: &ModelSources, json: bool, out: &mut Output) -> CliResult {
     let statuses = provisioner.status();
     let in_use = statuses.iter().find(|s| s.ready);
     let config = in_use.and_then(|s| read_config(&s.location));
+    let resolved = Precision::Auto.resolve();
     let info = Info {
         model: spec.name,
         hub_repo: spec.hub_repo,
         pip_requirement: spec.pip_requirement,
         in_use,
         config,
-        kernel: match Precision::Auto.resolve() {
+        kernel: match &resolved {
             Ok(kernel) => kernel.name().to_owned(),
             Err(error) => error.to_string(),
         },
+        instructions: resolved.as_ref().ok().map(|kernel| kernel.instructions()),
         sources: &statuses,
     };
     if json {
@@ -98,9 +102,13 @@ pub fn info(sources: &ModelSources, json: bool, out: &mut Output) -> CliResult {
             );
         }
     }
+    let instructions = info
+        .instructions
+        .map(|i| format!(" with {i}"))
+        .unwrap_or_default();
     let _ = writeln!(
         text,
-        "arithmetic {} ({PRECISION_ENV}=auto|f32|bf16|int8)",
+        "arithmetic {}{instructions} ({PRECISION_ENV}=auto|f32|bf16|int8)",
         info.kernel
     );
     let _ = writeln!(text, "sources, in the order engram tries them:");

@@ -95,10 +95,12 @@ impl FromStr for Precision {
 pub enum Kernel {
     /// bf16 products, f32 accumulation, AVX-512 BF16 (`vdpbf16ps`), 6 × 64 register tiles.
     Bf16Avx512,
-    /// f32 with AVX2 and FMA, 6 × 16 register tiles.
+    /// f32 with AVX2 and FMA, 6 × 16 register tiles; the same arithmetic in 512-bit
+    /// registers (12 × 32 tiles) where the CPU has AVX-512F ([`Kernel::instructions`]).
     F32Avx2,
     /// The feed-forward layers' first product in int8 with AVX2 (`vpmaddubsw`, 4 × 16
-    /// tiles), every other product as [`Kernel::F32Avx2`].
+    /// tiles, or `vpdpbusd` where the CPU has AVX-512 VNNI: the same sums), every other
+    /// product as [`Kernel::F32Avx2`].
     Int8Avx2,
     /// f32 with ARM64's NEON, 6 × 16 register tiles.
     F32Neon,
@@ -116,6 +118,41 @@ impl Kernel {
             Self::Int8Avx2 => "int8-avx2",
             Self::F32Neon => "f32-neon",
             Self::F32Generic => "f32-generic",
+        }
+    }
+
+    /// The instructions this kernel's register tiles run with on this CPU: the x86 paths
+    /// run their tiles in 512-bit registers where the CPU has AVX-512F (and the int8
+    /// product with `vpdpbusd` where it has AVX-512 VNNI), with the same results bit for
+    /// bit, so the name says the arithmetic and this says the speed.
+    pub fn instructions(self) -> &'static str {
+        let avx512 = {
+            #[cfg(target_arch = "x86_64")]
+            {
+                std::arch::is_x86_feature_detected!("avx512f")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                false
+            }
+        };
+        let vnni = {
+            #[cfg(target_arch = "x86_64")]
+            {
+                avx512 && std::arch::is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                false
+            }
+        };
+        match self {
+            Self::Bf16Avx512 => "AVX-512 BF16",
+            Self::Int8Avx2 if vnni => "AVX-512F, AVX-512 VNNI",
+            Self::F32Avx2 | Self::Int8Avx2 if avx512 => "AVX-512F",
+            Self::F32Avx2 | Self::Int8Avx2 => "AVX2, FMA",
+            Self::F32Neon => "NEON",
+            Self::F32Generic => "none (plain Rust)",
         }
     }
 

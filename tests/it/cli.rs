@@ -198,6 +198,15 @@ fn model_info_shows_the_folder_in_use_and_its_shape() {
         engram::embed::Kernel::f32_best().name()
     };
     assert_eq!(info["kernel"], fastest);
+    // Which instructions run it: AVX-512 wherever the CPU has it.
+    let instructions = info["instructions"].as_str().expect("instructions named");
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        instructions.contains("AVX-512"),
+        std::arch::is_x86_feature_detected!("avx512f"),
+        "{instructions}"
+    );
+    assert!(!instructions.is_empty());
 
     // The precision setting is honoured, and a wrong one is reported, not ignored.
     let forced = engram_with_model(home.path())

@@ -4,17 +4,28 @@
 /// Lanes of the partial sums in reductions: one AVX register of f32.
 const LANES: usize = 8;
 
-/// Defines `pub fn $name` running `$body` compiled for AVX2 + FMA where the CPU has them
-/// (the crate itself is compiled for the baseline x86-64, whose vectors are 4 lanes).
+/// Defines `pub fn $name` running `$body` compiled for AVX-512F or for AVX2 + FMA where the
+/// CPU has them (the crate itself is compiled for the baseline x86-64, whose vectors are 4
+/// lanes). The results are the same on every version: Rust never reorders or fuses f32
+/// arithmetic, so only the vector width differs.
 macro_rules! multiversion {
     ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) => $body:ident) => {
         $(#[$doc])*
         pub fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn widest($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 fn wide($($arg: $ty),*) {
                     $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the feature was just detected.
+                    unsafe { widest($($arg),*) };
+                    return;
                 }
                 if std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
