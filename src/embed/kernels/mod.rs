@@ -61,8 +61,8 @@ pub struct Scratch {
 }
 
 /// One f32 register tile with the best instructions this CPU has (AVX-512F, AVX2 + FMA,
-/// NEON on ARM64, or plain Rust): `out[r][c] = Σ_{i<k} a[r·lda + i] · b[i·16 + c]`. Attention's
-/// products use it on every path.
+/// NEON on ARM64, or plain Rust): `out[r][c] = Σ_{i<k} a[r·lda + i] · b[i·16 + c]`.
+/// Attention's products use it on every path.
 pub fn f32_tile(a: &[f32], lda: usize, k: usize, b: &[f32], out: &mut [[f32; F32_COLS]; F32_ROWS]) {
     #[cfg(target_arch = "aarch64")]
     f32_neon::tile(a, lda, k, b, out);
