@@ -81,7 +81,8 @@ fn flops(lengths: &[usize]) -> f64 {
 /// The machine's peak arithmetic rate for `kernel`'s instructions, in GFLOP/s, measured:
 /// every core runs a loop of independent multiply-adds (12 accumulators, no memory traffic)
 /// with the instruction the kernel is built on (`vfmadd` on 8 f32 lanes, or 16 where the
-/// CPU has AVX-512F, `vdpbf16ps` on 16 lanes × 2 products), so the clock the CPU really runs at is in the figure.
+/// CPU has AVX-512F, `vdpbf16ps` on 16 lanes × 2 products), so the clock the CPU really
+/// runs at is in the figure.
 fn measured_peak(kernel: Kernel, cores: usize) -> Option<f64> {
     #[cfg(target_arch = "x86_64")]
     {

@@ -127,26 +127,9 @@ impl Kernel {
     /// product with `vpdpbusd` where it has AVX-512 VNNI), with the same results bit for
     /// bit, so the name says the arithmetic and this says the speed.
     pub fn instructions(self) -> &'static str {
-        let avx512 = {
-            #[cfg(target_arch = "x86_64")]
-            {
-                std::arch::is_x86_feature_detected!("avx512f")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            {
-                false
-            }
-        };
-        let vnni = {
-            #[cfg(target_arch = "x86_64")]
-            {
-                avx512 && std::arch::is_x86_feature_detected!("avx512vnni")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            {
-                false
-            }
-        };
+        // The same tests the products dispatch on, so the report is what runs.
+        let avx512 = super::kernels::f32_tiles_use_avx512();
+        let vnni = super::kernels::int8_tile_uses_vnni();
         match self {
             Self::Bf16Avx512 => "AVX-512 BF16",
             Self::Int8Avx2 if vnni => "AVX-512F, AVX-512 VNNI",

@@ -4,9 +4,8 @@
 //! Every output lane runs the same chain of fused multiply-adds over `i` in the same order as
 //! the AVX2 tile, so the results are the AVX2 tile's bit for bit; only the register width
 //! differs. Two tiles: one panel of 16 columns (one register per row: attention's products
-//! and an odd last panel) and two adjacent panels at once (6 × 32, two registers per row,
-//! twenty-four multiply-adds per fourteen loads, so the FMA units rather than the loads set the
-//! pace).
+//! and an odd last panel) and two adjacent panels at once (12 × 32, two registers per row:
+//! twenty-four multiply-adds per fourteen loads, where the AVX2 tile does twelve per eight).
 
 use super::{F32_COLS, F32_ROWS};
 

@@ -70,6 +70,23 @@ pub fn f32_tile(a: &[f32], lda: usize, k: usize, b: &[f32], out: &mut [[f32; F32
     f32_avx512::tile(a, lda, k, b, out);
 }
 
+/// Whether the x86 f32 tiles run in 512-bit registers on this CPU (AVX-512F).
+pub fn f32_tiles_use_avx512() -> bool {
+    f32_avx512::available()
+}
+
+/// Whether the int8 tile runs with `vpdpbusd` on this CPU (AVX-512 VNNI).
+pub fn int8_tile_uses_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        int8_vnni::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Rounds to the nearest bf16, ties to even (NaN stays NaN). Branch-free, so loops of it
 /// vectorise.
 #[inline(always)]
