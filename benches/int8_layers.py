@@ -13,6 +13,9 @@ the texts for each choice:
 - up: the feed-forward up-projection (intermediate.dense);
 - out: attention's output projection (attention.output.dense);
 - qkv: the query, key and value projections (smoothed by the norm before the layer);
+- qk: the query and key projections only (smoothed by that norm, from their own weights);
+- k: the key projection only (smoothed by that norm, from its own weights);
+- v: the value projection only (smoothed by that norm);
 - down: the feed-forward down-projection (output.dense).
 
 Run it with the reference embedder's environment (torch + sentence-transformers), e.g. the
@@ -77,6 +80,10 @@ def main(model_dir):
                         smoothing(attention.output.LayerNorm, layer.intermediate.dense.weight.data))],
                 "out": [(attention.output.dense, ones)],
                 "qkv": [(l, smoothing(before, torch.cat([q.weight.data for q in qkv]))) for l in qkv],
+                "qk": [(l, smoothing(before, torch.cat([q.weight.data for q in qkv[:2]])))
+                       for l in qkv[:2]],
+                "k": [(qkv[1], smoothing(before, qkv[1].weight.data))],
+                "v": [(qkv[2], smoothing(before, torch.cat([q.weight.data for q in qkv])))],
                 "down": [(layer.output.dense, torch.ones(layer.output.dense.weight.shape[1]))],
             }
             for name in choice:
@@ -93,7 +100,8 @@ def main(model_dir):
 
     print(f"{'inputs':<7} {'layers in int8':<16} {'lowest cosine':>13} {'mean':>9}")
     for input_bits in (7, 8):
-        for choice in (["up"], ["up", "out"], ["qkv"], ["up", "qkv"], ["up", "out", "qkv"], ["down"]):
+        for choice in (["up"], ["up", "out"], ["qkv"], ["up", "qkv"], ["up", "out", "qkv"],
+                       ["up", "out", "qk"], ["up", "out", "k"], ["up", "out", "v"], ["down"]):
             lowest, mean = lowest_and_mean(choice, input_bits)
             print(f"{input_bits}-bit   {'+'.join(choice):<16} {lowest:>13.5f} {mean:>9.5f}", flush=True)
 

@@ -185,7 +185,10 @@ fn dense(
 
 #[derive(Debug)]
 struct Layer {
-    qkv: Linear,
+    /// The query, key and value projections: products whose outputs lie side by side in
+    /// each token's row of `3 × hidden` (one product, or one for each projection when their
+    /// precisions differ).
+    qkv: Vec<Linear>,
     attention_out: Linear,
     attention_norm: Norm,
     intermediate: Linear,
@@ -272,14 +275,47 @@ impl Bert {
             let linear = |(w, b): (Vec<f32>, Vec<f32>), n: usize, k: usize| {
                 Linear::new(kernel, &w, &b, n, k)
             };
+            // The norm whose output the query, key and value projections read.
+            let before = layers
+                .last()
+                .map_or(&embeddings_norm, |layer: &Layer| &layer.output_norm);
+            let qkv = if kernel == Kernel::Int8Avx2 {
+                // Keys in int8 (smoothed by that norm), queries and values in f32: beside the
+                // int8 products below, rounding the keys moves the lowest cosine with
+                // sentence-transformers over the reference texts from 0.99923 to 0.99926;
+                // rounding the queries as well takes the empty text below 0.999 (0.99889
+                // in the parity test), the values 0.99706 (`benches/int8_layers.py`).
+                let part = |i: usize| {
+                    (
+                        &weight[i * hidden * hidden..][..hidden * hidden],
+                        &bias[i * hidden..][..hidden],
+                    )
+                };
+                let ((query, query_bias), (key, key_bias), (value, value_bias)) =
+                    (part(0), part(1), part(2));
+                vec![
+                    Linear::new(kernel, query, query_bias, hidden, hidden),
+                    Linear::quantized(
+                        kernel,
+                        key,
+                        key_bias,
+                        hidden,
+                        hidden,
+                        &before.smoothing(key, hidden),
+                    ),
+                    Linear::new(kernel, value, value_bias, hidden, hidden),
+                ]
+            } else {
+                vec![Linear::new(kernel, &weight, &bias, 3 * hidden, hidden)]
+            };
             let attention_norm = Norm::load(&attention.pp("output.LayerNorm"), hidden, eps)?;
             let (up, up_bias) = dense(&vb.pp("intermediate.dense"), hidden, inner)?;
             let smoothing = attention_norm.smoothing(&up, hidden);
             layers.push(Layer {
-                qkv: Linear::new(kernel, &weight, &bias, 3 * hidden, hidden),
+                qkv,
                 // Attention's output projection in int8 too, unsmoothed: its input (the
                 // heads' context) follows no norm, and rounding it costs little (lowest
-                // cosine 0.99926 with it and the up-projection, `benches/int8_layers.py`).
+                // cosine 0.99923 with it and the up-projection, `benches/int8_layers.py`).
                 attention_out: {
                     let (w, b) = dense(&attention.pp("output.dense"), hidden, hidden)?;
                     Linear::quantized(kernel, &w, &b, hidden, hidden, &vec![1.0; hidden])
@@ -392,9 +428,17 @@ impl Bert {
         self.embeddings_norm.apply(&mut work.hidden);
         for layer in &self.layers {
             resize(&mut work.qkv, tokens * 3 * h);
-            layer
-                .qkv
-                .forward(&work.hidden, tokens, &mut work.qkv, &mut work.scratch);
+            let mut column = 0;
+            for part in &layer.qkv {
+                part.forward_strided(
+                    &work.hidden,
+                    tokens,
+                    &mut work.qkv[column..],
+                    3 * h,
+                    &mut work.scratch,
+                );
+                column += part.outputs();
+            }
             resize(&mut work.context, tokens * h);
             self.attention(&work.qkv, offsets, &mut work.context);
             resize(&mut work.projected, tokens * h);

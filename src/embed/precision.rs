@@ -23,9 +23,9 @@ pub enum Precision {
     F32,
     /// bf16 × bf16 products accumulated in f32 (`vdpbf16ps`); needs AVX-512 BF16.
     Bf16,
-    /// The feed-forward layers' first product and attention's output projection in int8
-    /// (`vpmaddubsw`, 8-bit weights, 7-bit inputs in blocks of 32, the first smoothed),
-    /// every other product in f32; needs AVX2 and FMA.
+    /// The feed-forward layers' first product, attention's keys and its output projection in
+    /// int8 (`vpmaddubsw`, 8-bit weights, 7-bit inputs in blocks of 32, smoothed where a
+    /// norm comes before), every other product in f32; needs AVX2 and FMA.
     Int8,
 }
 
@@ -99,8 +99,8 @@ pub enum Kernel {
     /// f32 with AVX2 and FMA, 6 × 16 register tiles; the same arithmetic in 512-bit
     /// registers (12 × 32 tiles) where the CPU has AVX-512F ([`Kernel::instructions`]).
     F32Avx2,
-    /// The feed-forward layers' first product and attention's output projection in int8
-    /// with AVX2 (`vpmaddubsw`, 4 × 16 tiles, or `vpdpbusd` where the CPU has AVX-512 VNNI:
+    /// The feed-forward layers' first product, attention's keys and its output projection in
+    /// int8 with AVX2 (`vpmaddubsw`, 4 × 16 tiles, or `vpdpbusd` where the CPU has AVX-512 VNNI:
     /// the same sums), every other product as [`Kernel::F32Avx2`].
     Int8Avx2,
     /// f32 with ARM64's NEON, 6 × 16 register tiles.

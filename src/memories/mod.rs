@@ -296,15 +296,23 @@ impl Memories {
         });
         self.keys.run("memories", key, &request, |_| {
             let vector = self.embedder.embed(&prepared.record.content)?;
-            self.memories
+            let created = match self
+                .memories
                 .create(point(prepared.id, vector, &prepared.record)?)
-                .or_else(|error| match error {
-                    // A retry whose first attempt stored the memory but not its key.
-                    StoreError::Conflict { .. } if key.is_some() => Ok(1),
-                    other => Err(other),
-                })?;
+            {
+                Ok(version) => Some(version),
+                // A retry whose first attempt stored the memory but not its key.
+                Err(StoreError::Conflict { .. }) if key.is_some() => None,
+                Err(other) => return Err(other.into()),
+            };
             self.check_parent_kept(&prepared)?;
-            self.get_memory(None, prepared.id)
+            match created {
+                // What this call wrote, as the batch answers it: reading it back could find
+                // a short-term memory already expired when the embedding took longer than
+                // its time to live, and answer "unknown" for a memory that was stored.
+                Some(version) => Ok(view(prepared.id, prepared.record.clone(), version)),
+                None => self.get_memory(None, prepared.id),
+            }
         })
     }
 

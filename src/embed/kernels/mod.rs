@@ -213,10 +213,29 @@ impl Linear {
 
     /// `out[m × n] = input[m × k] · weightᵀ + bias`, on the current rayon pool.
     pub fn forward(&self, input: &[f32], m: usize, out: &mut [f32], scratch: &mut Scratch) {
-        assert!(input.len() >= m * self.k && out.len() >= m * self.n);
+        self.forward_strided(input, m, out, self.n, scratch);
+    }
+
+    /// [`Linear::forward`] into rows `out_stride` apart: row `r` of the product goes to
+    /// `out[r · out_stride..][..n]` and nothing else of `out` is written, so products of one
+    /// input can fill adjacent columns of one output (`out_stride ≥ n`).
+    pub fn forward_strided(
+        &self,
+        input: &[f32],
+        m: usize,
+        out: &mut [f32],
+        out_stride: usize,
+        scratch: &mut Scratch,
+    ) {
+        assert!(
+            out_stride >= self.n,
+            "rows {out_stride} apart cannot hold {} outputs",
+            self.n
+        );
         if m == 0 {
             return;
         }
+        assert!(input.len() >= m * self.k && out.len() >= (m - 1) * out_stride + self.n);
         let out_ptr = SendPtr::new(out.as_mut_ptr());
         match &self.packed {
             Packed::Bf16 { data, k_pairs } => {
@@ -242,12 +261,13 @@ impl Linear {
                         let rows = BF16_ROWS.min(last - row);
                         let a_tile = &a[row * stride..][..BF16_ROWS * stride];
                         // SAFETY: the tile writes rows row..row+rows and columns
-                        // col0..col0+cols of `out`, which is m × n: in bounds, and no other
-                        // task writes them (tasks own distinct panel × row-block pairs).
+                        // col0..col0+cols of `out`, whose rows lie `out_stride` apart: in
+                        // bounds (asserted), and no other task writes them (tasks own
+                        // distinct panel × row-block pairs).
                         unsafe {
-                            let c = out_ptr.get().add(row * self.n + col0);
+                            let c = out_ptr.get().add(row * out_stride + col0);
                             bf16_avx512::tile(
-                                a_tile, stride, b, k_pairs, bias, c, self.n, rows, cols,
+                                a_tile, stride, b, k_pairs, bias, c, out_stride, rows, cols,
                             );
                         }
                     }
@@ -295,7 +315,9 @@ impl Linear {
                             let cols = f32_avx512::PAIR_COLS.min(self.n - col0);
                             // SAFETY: only this task writes these panels' columns of these
                             // rows.
-                            unsafe { self.store(&wide[..rows], out_ptr, row, col0, cols) };
+                            unsafe {
+                                self.store(&wide[..rows], out_ptr, out_stride, row, col0, cols)
+                            };
                             continue;
                         }
                         match self.kernel {
@@ -309,7 +331,7 @@ impl Linear {
                         }
                         let cols = F32_COLS.min(self.n - col0);
                         // SAFETY: only this task writes this panel's columns of these rows.
-                        unsafe { self.store(&tile[..rows], out_ptr, row, col0, cols) };
+                        unsafe { self.store(&tile[..rows], out_ptr, out_stride, row, col0, cols) };
                     }
                 });
             }
@@ -329,23 +351,24 @@ impl Linear {
                         let rows = int8_avx2::ROWS.min(last - row);
                         int8_avx2::tile(rounded, row, weights, panel, &mut tile);
                         // SAFETY: only this task writes this panel's columns of these rows.
-                        unsafe { self.store(&tile[..rows], out_ptr, row, col0, cols) };
+                        unsafe { self.store(&tile[..rows], out_ptr, out_stride, row, col0, cols) };
                     }
                 });
             }
         }
     }
 
-    /// Writes a tile's rows plus the bias to `out` (`m × n`) at `row`, columns
-    /// `col0..col0 + cols`.
+    /// Writes a tile's rows plus the bias to `out` (`m` rows `stride` apart) at `row`,
+    /// columns `col0..col0 + cols`.
     ///
     /// # Safety
-    /// `row + tile.len() ≤ m`, `col0 + cols ≤ n`, and no other thread writes those elements
-    /// meanwhile.
+    /// `row + tile.len() ≤ m`, `col0 + cols ≤ n ≤ stride`, and no other thread writes those
+    /// elements meanwhile.
     unsafe fn store<const COLS: usize>(
         &self,
         tile: &[[f32; COLS]],
         out: SendPtr,
+        stride: usize,
         row: usize,
         col0: usize,
         cols: usize,
@@ -354,7 +377,7 @@ impl Linear {
         for (r, values) in tile.iter().enumerate() {
             // SAFETY: inside `out` and written by this thread alone (the caller's promise).
             let dst = unsafe {
-                std::slice::from_raw_parts_mut(out.get().add((row + r) * self.n + col0), cols)
+                std::slice::from_raw_parts_mut(out.get().add((row + r) * stride + col0), cols)
             };
             for ((d, v), b) in dst.iter_mut().zip(values).zip(bias) {
                 *d = v + b;
@@ -509,6 +532,55 @@ mod tests {
         // Other kernels pack the same layer exactly (the smoothing is ignored).
         let exact = Linear::quantized(Kernel::F32Generic, &weight, &bias, n, k, &smoothing);
         assert!(matches!(exact.packed, Packed::F32 { .. }));
+    }
+
+    #[test]
+    fn products_side_by_side_fill_their_own_columns_of_one_output() {
+        // An int8 and an f32 product of one input, as the encoder's queries and keys beside
+        // its values: each fills its columns of a 3-wide row exactly as it fills an output
+        // of its own, and nothing past its columns.
+        let (m, k, n) = (53, 64, 40);
+        let input = values(m * k, 41);
+        let first = (values(2 * n * k, 42), values(2 * n, 43));
+        let second = (values(n * k, 44), values(n, 45));
+        let smoothing = vec![1.0; k];
+        for kernel in [
+            Kernel::Bf16Avx512,
+            Kernel::F32Avx2,
+            Kernel::Int8Avx2,
+            Kernel::F32Neon,
+            Kernel::F32Generic,
+        ] {
+            if !kernel.available() {
+                continue;
+            }
+            let parts = [
+                Linear::quantized(kernel, &first.0, &first.1, 2 * n, k, &smoothing),
+                Linear::new(kernel, &second.0, &second.1, n, k),
+            ];
+            let stride = 3 * n + 5;
+            let mut side_by_side = vec![f32::NAN; m * stride];
+            let mut column = 0;
+            for part in &parts {
+                let out = &mut side_by_side[column..];
+                part.forward_strided(&input, m, out, stride, &mut Scratch::default());
+                column += part.outputs();
+            }
+            column = 0;
+            for part in &parts {
+                let width = part.outputs();
+                let mut alone = vec![f32::NAN; m * width];
+                part.forward(&input, m, &mut alone, &mut Scratch::default());
+                for (r, want) in alone.chunks_exact(width).enumerate() {
+                    let got = &side_by_side[r * stride + column..][..width];
+                    assert_eq!(got, want, "{kernel:?} row {r}, columns from {column}");
+                }
+                column += width;
+            }
+            for row in side_by_side.chunks_exact(stride) {
+                assert!(row[3 * n..].iter().all(|v| v.is_nan()), "{kernel:?}");
+            }
+        }
     }
 
     #[test]

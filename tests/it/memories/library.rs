@@ -489,3 +489,40 @@ fn idempotency_keys_make_a_retried_add_count_once() {
         "a key reused for another request is refused"
     );
 }
+
+/// A short-term memory whose time to live runs out while it is being stored (here a clock
+/// that moves 25 hours, past the 24-hour default, at every reading) is still answered as
+/// stored, not as unknown: the write happened and the caller gets its id.
+#[test]
+fn an_add_answers_the_memory_it_stored_even_when_it_expired_meanwhile() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use engram::memories::{Memories, Scoring};
+    use engram::store::Store;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_edge(&dir.path().join("data")).expect("store");
+    let clock = Arc::new(AtomicI64::new(T0));
+    let memories = Memories::new(
+        &store,
+        Arc::clone(crate::common::shared_embedder()) as _,
+        Scoring::default(),
+    )
+    .expect("memories")
+    .with_clock(Arc::new(move || {
+        clock.fetch_add(25 * HOUR, Ordering::SeqCst)
+    }));
+
+    let stored = memories
+        .add_memory(MemoryInput::new("A note for the next minute only"), None)
+        .expect("an add that stored its memory answers it");
+    assert_eq!(stored.content, "A note for the next minute only");
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.expires_at, Some(stored.created_at + 24 * HOUR));
+    // By any later reading it has expired, and says so.
+    assert!(matches!(
+        memories.get_memory(None, stored.id),
+        Err(MemoriesError::UnknownMemory(_))
+    ));
+}
