@@ -455,6 +455,19 @@ mod tests {
             .collect()
     }
 
+    /// Every kernel this CPU can run.
+    fn available_kernels() -> impl Iterator<Item = Kernel> {
+        [
+            Kernel::Bf16Avx512,
+            Kernel::F32Avx2,
+            Kernel::Int8Avx2,
+            Kernel::F32Neon,
+            Kernel::F32Generic,
+        ]
+        .into_iter()
+        .filter(|kernel| kernel.available())
+    }
+
     #[test]
     fn every_available_kernel_matches_the_reference_on_ragged_shapes() {
         // Shapes with partial tiles, partial panels, odd k and several row blocks.
@@ -468,16 +481,7 @@ mod tests {
             let input = values(m * k, 1 + m as u64);
             let weight = values(n * k, 2 + n as u64);
             let bias = values(n, 3 + k as u64);
-            for kernel in [
-                Kernel::Bf16Avx512,
-                Kernel::F32Avx2,
-                Kernel::Int8Avx2,
-                Kernel::F32Neon,
-                Kernel::F32Generic,
-            ] {
-                if !kernel.available() {
-                    continue;
-                }
+            for kernel in available_kernels() {
                 let linear = Linear::new(kernel, &weight, &bias, n, k);
                 let mut out = vec![f32::NAN; m * n];
                 linear.forward(&input, m, &mut out, &mut Scratch::default());
@@ -544,16 +548,7 @@ mod tests {
         let first = (values(2 * n * k, 42), values(2 * n, 43));
         let second = (values(n * k, 44), values(n, 45));
         let smoothing = vec![1.0; k];
-        for kernel in [
-            Kernel::Bf16Avx512,
-            Kernel::F32Avx2,
-            Kernel::Int8Avx2,
-            Kernel::F32Neon,
-            Kernel::F32Generic,
-        ] {
-            if !kernel.available() {
-                continue;
-            }
+        for kernel in available_kernels() {
             let parts = [
                 Linear::quantized(kernel, &first.0, &first.1, 2 * n, k, &smoothing),
                 Linear::new(kernel, &second.0, &second.1, n, k),
