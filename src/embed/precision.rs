@@ -100,8 +100,8 @@ pub enum Kernel {
     /// registers (12 × 32 tiles) where the CPU has AVX-512F ([`Kernel::instructions`]).
     F32Avx2,
     /// The feed-forward layers' first product, attention's keys and its output projection in
-    /// int8 with AVX2 (`vpmaddubsw`, 4 × 16 tiles, or `vpdpbusd` where the CPU has AVX-512 VNNI:
-    /// the same sums), every other product as [`Kernel::F32Avx2`].
+    /// int8 with AVX2 (`vpmaddubsw`, 4 × 16 tiles, or `vpdpbusd` where the CPU has AVX-512
+    /// VNNI: the same sums), every other product as [`Kernel::F32Avx2`].
     Int8Avx2,
     /// f32 with ARM64's NEON, 6 × 16 register tiles.
     F32Neon,
