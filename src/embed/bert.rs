@@ -204,6 +204,8 @@ struct Workspace {
     context: Vec<f32>,
     projected: Vec<f32>,
     inner: Vec<f32>,
+    /// Each sequence's first and last row: the tokens int8 products keep in f32.
+    f32_rows: Vec<usize>,
     scratch: Scratch,
 }
 
@@ -272,57 +274,42 @@ impl Bert {
                 weight.extend(w);
                 bias.extend(b);
             }
-            let linear = |(w, b): (Vec<f32>, Vec<f32>), n: usize, k: usize| {
-                Linear::new(kernel, &w, &b, n, k)
-            };
             // The norm whose output the query, key and value projections read.
             let before = layers
                 .last()
                 .map_or(&embeddings_norm, |layer: &Layer| &layer.output_norm);
             let qkv = if kernel == Kernel::Int8Avx2 {
-                // Keys in int8 (smoothed by that norm), queries and values in f32: beside the
-                // int8 products below, rounding the keys moves the lowest cosine with
-                // sentence-transformers over the reference texts from 0.99923 to 0.99926;
-                // rounding the queries as well takes the empty text below 0.999 (0.99889
-                // in the parity test), the values 0.99706 (`benches/int8_layers.py`).
-                let part = |i: usize| {
-                    (
-                        &weight[i * hidden * hidden..][..hidden * hidden],
-                        &bias[i * hidden..][..hidden],
-                    )
-                };
-                let ((query, query_bias), (key, key_bias), (value, value_bias)) =
-                    (part(0), part(1), part(2));
-                vec![
-                    Linear::new(kernel, query, query_bias, hidden, hidden),
-                    Linear::quantized(
-                        kernel,
-                        key,
-                        key_bias,
-                        hidden,
-                        hidden,
-                        &before.smoothing(key, hidden),
-                    ),
-                    Linear::new(kernel, value, value_bias, hidden, hidden),
-                ]
+                // Three int8 products, each smoothed by that norm from its own weights.
+                (0..3)
+                    .map(|i| {
+                        let part = &weight[i * hidden * hidden..][..hidden * hidden];
+                        let part_bias = &bias[i * hidden..][..hidden];
+                        let smoothing = before.smoothing(part, hidden);
+                        Linear::quantized(kernel, part, part_bias, hidden, hidden, &smoothing)
+                    })
+                    .collect()
             } else {
                 vec![Linear::new(kernel, &weight, &bias, 3 * hidden, hidden)]
             };
             let attention_norm = Norm::load(&attention.pp("output.LayerNorm"), hidden, eps)?;
             let (up, up_bias) = dense(&vb.pp("intermediate.dense"), hidden, inner)?;
             let smoothing = attention_norm.smoothing(&up, hidden);
+            // Attention's output projection and the feed-forward down-projection are
+            // rounded unsmoothed: their inputs (the heads' context, the activation) follow
+            // no norm.
+            let unsmoothed = |(w, b): (Vec<f32>, Vec<f32>), n: usize, k: usize| {
+                Linear::quantized(kernel, &w, &b, n, k, &vec![1.0; k])
+            };
             layers.push(Layer {
                 qkv,
-                // Attention's output projection in int8 too, unsmoothed: its input (the
-                // heads' context) follows no norm, and rounding it costs little (lowest
-                // cosine 0.99923 with it and the up-projection, `benches/int8_layers.py`).
-                attention_out: {
-                    let (w, b) = dense(&attention.pp("output.dense"), hidden, hidden)?;
-                    Linear::quantized(kernel, &w, &b, hidden, hidden, &vec![1.0; hidden])
-                },
+                attention_out: unsmoothed(
+                    dense(&attention.pp("output.dense"), hidden, hidden)?,
+                    hidden,
+                    hidden,
+                ),
                 attention_norm,
                 intermediate: Linear::quantized(kernel, &up, &up_bias, inner, hidden, &smoothing),
-                output: linear(dense(&vb.pp("output.dense"), inner, hidden)?, hidden, inner),
+                output: unsmoothed(dense(&vb.pp("output.dense"), inner, hidden)?, hidden, inner),
                 output_norm: Norm::load(&vb.pp("output.LayerNorm"), hidden, eps)?,
             });
         }
@@ -426,27 +413,38 @@ impl Bert {
             }
         }
         self.embeddings_norm.apply(&mut work.hidden);
+        work.f32_rows.clear();
+        for pair in offsets.windows(2) {
+            work.f32_rows.push(pair[0]);
+            if pair[1] - pair[0] > 1 {
+                work.f32_rows.push(pair[1] - 1);
+            }
+        }
+        let f32_rows = work.f32_rows.as_slice();
         for layer in &self.layers {
             resize(&mut work.qkv, tokens * 3 * h);
             let mut column = 0;
             for part in &layer.qkv {
-                part.forward_strided(
+                part.forward_with_f32_rows(
                     &work.hidden,
                     tokens,
                     &mut work.qkv[column..],
                     3 * h,
                     &mut work.scratch,
+                    f32_rows,
                 );
                 column += part.outputs();
             }
             resize(&mut work.context, tokens * h);
             self.attention(&work.qkv, offsets, &mut work.context);
             resize(&mut work.projected, tokens * h);
-            layer.attention_out.forward(
+            layer.attention_out.forward_with_f32_rows(
                 &work.context,
                 tokens,
                 &mut work.projected,
+                h,
                 &mut work.scratch,
+                f32_rows,
             );
             layer
                 .attention_norm
@@ -454,16 +452,26 @@ impl Bert {
 
             let inner = layer.intermediate.outputs();
             resize(&mut work.inner, tokens * inner);
-            layer
-                .intermediate
-                .forward(&work.hidden, tokens, &mut work.inner, &mut work.scratch);
+            layer.intermediate.forward_with_f32_rows(
+                &work.hidden,
+                tokens,
+                &mut work.inner,
+                inner,
+                &mut work.scratch,
+                f32_rows,
+            );
             let activation = self.activation;
             work.inner
                 .par_chunks_mut(inner * 4)
                 .for_each(|chunk| activation.apply(chunk));
-            layer
-                .output
-                .forward(&work.inner, tokens, &mut work.projected, &mut work.scratch);
+            layer.output.forward_with_f32_rows(
+                &work.inner,
+                tokens,
+                &mut work.projected,
+                h,
+                &mut work.scratch,
+                f32_rows,
+            );
             layer
                 .output_norm
                 .add_and_apply(&mut work.hidden, &work.projected);

@@ -39,6 +39,9 @@ pub struct Linear {
     /// The bias padded with zeros to whole panels.
     bias: Vec<f32>,
     packed: Packed,
+    /// An int8 layer's weights unrounded, in f32, for the rows
+    /// [`Linear::forward_with_f32_rows`] keeps exact.
+    exact: Option<Box<Linear>>,
 }
 
 #[derive(Debug)]
@@ -58,6 +61,9 @@ enum Packed {
 pub struct Scratch {
     bf16: Vec<u16>,
     int8: int8_avx2::QuantizedRows,
+    /// The rows an int8 layer computes in f32, and their products.
+    f32_rows: Vec<f32>,
+    f32_products: Vec<f32>,
 }
 
 /// One f32 register tile with the best instructions this CPU has (AVX-512F, AVX2 + FMA,
@@ -175,13 +181,15 @@ impl Linear {
             k,
             bias: padded_bias,
             packed,
+            exact: None,
         }
     }
 
     /// Packs a layer whose products may run in int8: with [`Kernel::Int8Avx2`] (and `k` a
-    /// multiple of 32) the weights are rounded to 8 bits after multiplying input channel
-    /// `j` by `smoothing[j]`, and the inputs are divided by it and rounded to 7 bits per
-    /// block of 32 at every call; any other kernel packs the layer exactly as
+    /// multiple of 32) the weights are rounded to 8 bits per block of 32 after multiplying
+    /// input channel `j` by `smoothing[j]`, and the inputs are divided by it and rounded to
+    /// 7 bits per block of 32 at every call (the f32 weights are kept too, for
+    /// [`Linear::forward_with_f32_rows`]); any other kernel packs the layer exactly as
     /// [`Linear::new`] does and ignores `smoothing`.
     pub fn quantized(
         kernel: Kernel,
@@ -203,6 +211,7 @@ impl Linear {
             k,
             bias: padded_bias,
             packed: Packed::Int8(int8_avx2::PackedWeights::new(weight, n, k, smoothing)),
+            exact: Some(Box::new(Self::new(kernel, weight, bias, n, k))),
         }
     }
 
@@ -214,6 +223,47 @@ impl Linear {
     /// `out[m × n] = input[m × k] · weightᵀ + bias`, on the current rayon pool.
     pub fn forward(&self, input: &[f32], m: usize, out: &mut [f32], scratch: &mut Scratch) {
         self.forward_strided(input, m, out, self.n, scratch);
+    }
+
+    /// [`Linear::forward_strided`], except that an int8 layer computes the rows listed in
+    /// `f32_rows` (indices below `m`) from its unrounded weights and inputs, in f32, as
+    /// [`Linear::new`]'s layer would. The encoder keeps each sequence's first and last
+    /// token ([CLS] and [SEP]) exact this way: BERT's largest activations are
+    /// structured outliers tied to these special tokens (Bondarenko et al. 2021,
+    /// arXiv:2109.12948: heads attend to [SEP] to do nothing), and rounding them costs
+    /// more of the cosine with sentence-transformers than rounding every other token
+    /// (`benches/int8_layers.py`).
+    pub fn forward_with_f32_rows(
+        &self,
+        input: &[f32],
+        m: usize,
+        out: &mut [f32],
+        out_stride: usize,
+        scratch: &mut Scratch,
+        f32_rows: &[usize],
+    ) {
+        self.forward_strided(input, m, out, out_stride, scratch);
+        let Some(exact) = &self.exact else {
+            return;
+        };
+        if f32_rows.is_empty() {
+            return;
+        }
+        let (k, n) = (self.k, self.n);
+        let mut rows = std::mem::take(&mut scratch.f32_rows);
+        let mut products = std::mem::take(&mut scratch.f32_products);
+        rows.clear();
+        for &row in f32_rows {
+            assert!(row < m, "row {row} outside the {m} rows");
+            rows.extend_from_slice(&input[row * k..][..k]);
+        }
+        products.resize(f32_rows.len() * n, 0.0);
+        exact.forward(&rows, f32_rows.len(), &mut products, scratch);
+        for (&row, product) in f32_rows.iter().zip(products.chunks_exact(n)) {
+            out[row * out_stride..][..n].copy_from_slice(product);
+        }
+        scratch.f32_rows = rows;
+        scratch.f32_products = products;
     }
 
     /// [`Linear::forward`] into rows `out_stride` apart: row `r` of the product goes to
@@ -574,6 +624,41 @@ mod tests {
             }
             for row in side_by_side.chunks_exact(stride) {
                 assert!(row[3 * n..].iter().all(|v| v.is_nan()), "{kernel:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_int8_layer_computes_the_listed_rows_exactly_and_the_rest_rounded() {
+        let (m, n, k) = (29, 40, 96);
+        let input = values(m * k, 61);
+        let weight = values(n * k, 62);
+        let bias = values(n, 63);
+        let smoothing = vec![1.0; k];
+        let f32_rows = [0, 7, 8, 28];
+        let stride = n + 3;
+        for kernel in available_kernels() {
+            let layer = Linear::quantized(kernel, &weight, &bias, n, k, &smoothing);
+            let mut mixed = vec![f32::NAN; m * stride];
+            let mut scratch = Scratch::default();
+            layer.forward_with_f32_rows(&input, m, &mut mixed, stride, &mut scratch, &f32_rows);
+            let (mut rounded, mut exact) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            layer.forward(&input, m, &mut rounded, &mut scratch);
+            let f32_layer = Linear::new(kernel, &weight, &bias, n, k);
+            f32_layer.forward(&input, m, &mut exact, &mut scratch);
+            for r in 0..m {
+                let got = &mixed[r * stride..][..n];
+                let want = if f32_rows.contains(&r) {
+                    &exact[r * n..][..n]
+                } else {
+                    &rounded[r * n..][..n]
+                };
+                assert_eq!(got, want, "{kernel:?} row {r}");
+                assert!(mixed[r * stride + n..].iter().take(3).all(|v| v.is_nan()));
+            }
+            if kernel == Kernel::Int8Avx2 {
+                // The rounded rows differ from the exact ones, so the test tells them apart.
+                assert_ne!(rounded[..n], exact[..n]);
             }
         }
     }
