@@ -2,13 +2,17 @@
 
 `int8_cosine.py` rounds every linear layer and finds no scheme that keeps cosine >= 0.999
 with sentence-transformers on the 40 reference texts. This script rounds chosen layers
-only, the way engram's int8 path does (`src/embed/kernels/int8_avx2.rs`): weights to 8 bits
-per output channel, inputs to 7 bits (8 with VNNI, for comparison) per block of 32, after
+only. Its first table rounds them as engram's int8 path did until 2026-12-03
+(`src/embed/kernels/int8_avx2.rs`): weights to 8 bits per output channel, inputs to 7 bits (8 with VNNI, for comparison) per block of 32, after
 SmoothQuant factors estimated from the layer norm before the product
 (`Norm::smoothing` in `src/embed/bert.rs`: s_j = sqrt((3|gamma_j| + |beta_j|) / max_n |w_nj|));
 products that follow no norm (attention's output projection, the feed-forward
 down-projection) are rounded without smoothing. It prints the lowest and mean cosine over
-the texts for each choice:
+the texts for each choice. The second table rounds the way engram's int8 path does since
+2026-12-03: weight scales per output channel and block of 32 inputs (not per whole channel),
+and each sequence's first and last token ([CLS], [SEP]) computed unrounded
+(`Linear::forward_with_f32_rows`); its last row, every layer, is what the path runs. The
+choices:
 
 - up: the feed-forward up-projection (intermediate.dense);
 - out: attention's output projection (attention.output.dense);
@@ -60,15 +64,28 @@ def main(model_dir):
     model = SentenceTransformer(model_dir, device="cpu")
     bert = model[0].auto_model
 
-    def rounded(layer, factors, input_bits):
-        weight = per_row(layer.weight.data * factors, 8)
+    special = torch.tensor([model.tokenizer.cls_token_id, model.tokenizer.sep_token_id])
+    ids = {}
+    bert.embeddings.word_embeddings.register_forward_pre_hook(
+        lambda module, args: ids.update(current=args[0]))
+
+    def rounded(layer, factors, input_bits, engram):
+        if engram:
+            weight = per_block(layer.weight.data * factors, 8)
+        else:
+            weight = per_row(layer.weight.data * factors, 8)
 
         def forward(x):
-            return torch.nn.functional.linear(per_block(x / factors, input_bits), weight, layer.bias)
+            y = torch.nn.functional.linear(per_block(x / factors, input_bits), weight, layer.bias)
+            if engram:
+                exact = torch.nn.functional.linear(x, layer.weight, layer.bias)
+                keep = torch.isin(ids["current"], special).unsqueeze(-1)
+                y = torch.where(keep, exact, y)
+            return y
 
         return forward
 
-    def lowest_and_mean(choice, input_bits):
+    def lowest_and_mean(choice, input_bits, engram=False):
         patched = []
         for i, layer in enumerate(bert.encoder.layer):
             before = bert.embeddings.LayerNorm if i == 0 else bert.encoder.layer[i - 1].output.LayerNorm
@@ -89,7 +106,7 @@ def main(model_dir):
             for name in choice:
                 for linear, factors in targets[name]:
                     patched.append((linear, linear.forward))
-                    linear.forward = rounded(linear, factors, input_bits)
+                    linear.forward = rounded(linear, factors, input_bits, engram)
         try:
             vectors = model.encode(texts, normalize_embeddings=True, convert_to_tensor=True)
         finally:
@@ -104,6 +121,11 @@ def main(model_dir):
                        ["up", "out", "qk"], ["up", "out", "k"], ["up", "out", "v"], ["down"]):
             lowest, mean = lowest_and_mean(choice, input_bits)
             print(f"{input_bits}-bit   {'+'.join(choice):<16} {lowest:>13.5f} {mean:>9.5f}", flush=True)
+    print("\nweights per block of 32, [CLS] and [SEP] unrounded (engram's int8 path)")
+    print(f"{'inputs':<7} {'layers in int8':<16} {'lowest cosine':>13} {'mean':>9}")
+    for choice in (["down"], ["up", "out"], ["up", "out", "down"], ["up", "out", "down", "qkv"]):
+        lowest, mean = lowest_and_mean(choice, 7, engram=True)
+        print(f"7-bit   {'+'.join(choice):<16} {lowest:>13.5f} {mean:>9.5f}", flush=True)
 
 
 if __name__ == "__main__":

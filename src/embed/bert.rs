@@ -4,8 +4,10 @@
 //! Three choices make it fast without changing results: the sequences of a batch are packed
 //! end to end (no padding: every linear layer is one product over the batch's real tokens,
 //! and attention runs per sequence), the query, key and value projections are one fused
-//! product, and the products run on the kernel the CPU does best (`kernels`), with the
-//! residual stream, layer norms, softmax and GELU in f32. Buffers are kept between calls.
+//! product, and the products run on the kernel the CPU does best (`kernels`), with the residual stream,
+//! layer norms, softmax and GELU in f32. On the int8 path every linear layer is rounded
+//! except for each sequence's first and last token, which stay f32
+//! (`Linear::forward_with_f32_rows`). Buffers are kept between calls.
 
 use std::cell::RefCell;
 use std::sync::Mutex;
@@ -185,10 +187,9 @@ fn dense(
 
 #[derive(Debug)]
 struct Layer {
-    /// The query, key and value projections: products whose outputs lie side by side in
-    /// each token's row of `3 × hidden` (one product, or one for each projection when their
-    /// precisions differ).
-    qkv: Vec<Linear>,
+    /// The query, key and value projections as one product: their outputs lie side by side
+    /// in each token's row of `3 × hidden`.
+    qkv: Linear,
     attention_out: Linear,
     attention_norm: Norm,
     intermediate: Linear,
@@ -278,19 +279,8 @@ impl Bert {
             let before = layers
                 .last()
                 .map_or(&embeddings_norm, |layer: &Layer| &layer.output_norm);
-            let qkv = if kernel == Kernel::Int8Avx2 {
-                // Three int8 products, each smoothed by that norm from its own weights.
-                (0..3)
-                    .map(|i| {
-                        let part = &weight[i * hidden * hidden..][..hidden * hidden];
-                        let part_bias = &bias[i * hidden..][..hidden];
-                        let smoothing = before.smoothing(part, hidden);
-                        Linear::quantized(kernel, part, part_bias, hidden, hidden, &smoothing)
-                    })
-                    .collect()
-            } else {
-                vec![Linear::new(kernel, &weight, &bias, 3 * hidden, hidden)]
-            };
+            let smoothing = before.smoothing(&weight, hidden);
+            let qkv = Linear::quantized(kernel, &weight, &bias, 3 * hidden, hidden, &smoothing);
             let attention_norm = Norm::load(&attention.pp("output.LayerNorm"), hidden, eps)?;
             let (up, up_bias) = dense(&vb.pp("intermediate.dense"), hidden, inner)?;
             let smoothing = attention_norm.smoothing(&up, hidden);
@@ -423,18 +413,14 @@ impl Bert {
         let f32_rows = work.f32_rows.as_slice();
         for layer in &self.layers {
             resize(&mut work.qkv, tokens * 3 * h);
-            let mut column = 0;
-            for part in &layer.qkv {
-                part.forward_with_f32_rows(
-                    &work.hidden,
-                    tokens,
-                    &mut work.qkv[column..],
-                    3 * h,
-                    &mut work.scratch,
-                    f32_rows,
-                );
-                column += part.outputs();
-            }
+            layer.qkv.forward_with_f32_rows(
+                &work.hidden,
+                tokens,
+                &mut work.qkv,
+                3 * h,
+                &mut work.scratch,
+                f32_rows,
+            );
             resize(&mut work.context, tokens * h);
             self.attention(&work.qkv, offsets, &mut work.context);
             resize(&mut work.projected, tokens * h);

@@ -23,9 +23,9 @@ pub enum Precision {
     F32,
     /// bf16 × bf16 products accumulated in f32 (`vdpbf16ps`); needs AVX-512 BF16.
     Bf16,
-    /// The feed-forward layers' first product, attention's keys and its output projection in
-    /// int8 (`vpmaddubsw`, 8-bit weights, 7-bit inputs in blocks of 32, smoothed where a
-    /// norm comes before), every other product in f32; needs AVX2 and FMA.
+    /// Every linear layer in int8 (`vpmaddubsw`, 8-bit weights and 7-bit inputs with a scale
+    /// per block of 32, smoothed where a norm comes before) except for each text's [CLS]
+    /// and [SEP] tokens, which stay f32 as attention does; needs AVX2 and FMA.
     Int8,
 }
 

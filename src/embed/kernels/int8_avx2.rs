@@ -70,27 +70,33 @@ impl PackedWeights {
         let blocks = k / BLOCK;
         let mut data = vec![WEIGHT_OFFSET as u8; panels * k * COLS];
         let mut scales = vec![0f32; panels * blocks * COLS];
-        let mut smoothed = vec![0f32; k];
-        for (col, row) in weight.chunks_exact(k).enumerate() {
-            for ((s, w), f) in smoothed.iter_mut().zip(row).zip(smoothing) {
-                *s = w * f;
-            }
-            let (panel, c) = (col / COLS, col % COLS);
-            let dst = &mut data[panel * k * COLS..][..k * COLS];
-            for (block, values) in smoothed.chunks_exact(BLOCK).enumerate() {
-                let largest = values.iter().fold(0f32, |m, w| m.max(w.abs()));
-                let scale = largest / WEIGHT_MAX;
-                scales[(panel * blocks + block) * COLS + c] = scale;
-                let inverse = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-                for (i, w) in values.iter().enumerate() {
-                    let input = block * BLOCK + i;
-                    let q = (w * inverse)
-                        .round_ties_even()
-                        .clamp(-WEIGHT_MAX, WEIGHT_MAX) as i32;
-                    dst[(input / 4) * COLS * 4 + c * 4 + input % 4] = (q + WEIGHT_OFFSET) as u8;
+        // Panel by panel in parallel: the CLI loads the model while it answers.
+        data.par_chunks_mut(k * COLS)
+            .zip(scales.par_chunks_mut(blocks * COLS))
+            .zip(weight.par_chunks(k * COLS))
+            .for_each(|((dst, panel_scales), rows)| {
+                let mut smoothed = vec![0f32; k];
+                for (c, row) in rows.chunks_exact(k).enumerate() {
+                    for ((s, w), f) in smoothed.iter_mut().zip(row).zip(smoothing) {
+                        *s = w * f;
+                    }
+                    for (block, values) in smoothed.chunks_exact(BLOCK).enumerate() {
+                        let largest = values.iter().fold(0f32, |m, w| m.max(w.abs()));
+                        let scale = largest / WEIGHT_MAX;
+                        panel_scales[block * COLS + c] = scale;
+                        let inverse = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+                        for (i, w) in values.iter().enumerate() {
+                            let input = block * BLOCK + i;
+                            let q = (w * inverse)
+                                .round_ties_even()
+                                .clamp(-WEIGHT_MAX, WEIGHT_MAX)
+                                as i32;
+                            dst[(input / 4) * COLS * 4 + c * 4 + input % 4] =
+                                (q + WEIGHT_OFFSET) as u8;
+                        }
+                    }
                 }
-            }
-        }
+            });
         Self {
             data,
             scales,
