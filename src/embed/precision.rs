@@ -99,9 +99,9 @@ pub enum Kernel {
     /// f32 with AVX2 and FMA, 6 × 16 register tiles; the same arithmetic in 512-bit
     /// registers (12 × 32 tiles) where the CPU has AVX-512F ([`Kernel::instructions`]).
     F32Avx2,
-    /// The feed-forward layers' first product, attention's keys and its output projection in
-    /// int8 with AVX2 (`vpmaddubsw`, 4 × 16 tiles, or `vpdpbusd` where the CPU has AVX-512
-    /// VNNI: the same sums), every other product as [`Kernel::F32Avx2`].
+    /// Every linear layer in int8 with AVX2 (`vpmaddubsw`, 4 × 16 tiles, or `vpdpbusd` where
+    /// the CPU has AVX-512 VNNI: the same sums) but for each text's [CLS] and [SEP] rows;
+    /// those and attention's products as [`Kernel::F32Avx2`].
     Int8Avx2,
     /// f32 with ARM64's NEON, 6 × 16 register tiles.
     F32Neon,
