@@ -3,8 +3,9 @@
 `int8_cosine.py` rounds every linear layer and finds no scheme that keeps cosine >= 0.999
 with sentence-transformers on the 40 reference texts. This script rounds chosen layers
 only. Its first table rounds them as engram's int8 path did until 2026-12-03
-(`src/embed/kernels/int8_avx2.rs`): weights to 8 bits per output channel, inputs to 7 bits (8 with VNNI, for comparison) per block of 32, after
-SmoothQuant factors estimated from the layer norm before the product
+(`src/embed/kernels/int8_avx2.rs`): weights to 8 bits per output channel, inputs to 7
+bits (8 with VNNI, for comparison) per block of 32, after SmoothQuant factors estimated
+from the layer norm before the product
 (`Norm::smoothing` in `src/embed/bert.rs`: s_j = sqrt((3|gamma_j| + |beta_j|) / max_n |w_nj|));
 products that follow no norm (attention's output projection, the feed-forward
 down-projection) are rounded without smoothing. It prints the lowest and mean cosine over

@@ -4,9 +4,9 @@
 //! Three choices make it fast without changing results: the sequences of a batch are packed
 //! end to end (no padding: every linear layer is one product over the batch's real tokens,
 //! and attention runs per sequence), the query, key and value projections are one fused
-//! product, and the products run on the kernel the CPU does best (`kernels`), with the residual stream,
-//! layer norms, softmax and GELU in f32. On the int8 path every linear layer is rounded
-//! except for each sequence's first and last token, which stay f32
+//! product, and the products run on the kernel the CPU does best (`kernels`), with the
+//! residual stream, layer norms, softmax and GELU in f32. On the int8 path every linear
+//! layer is rounded except for each sequence's first and last token, which stay f32
 //! (`Linear::forward_with_f32_rows`). Buffers are kept between calls.
 
 use std::cell::RefCell;
