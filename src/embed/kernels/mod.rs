@@ -228,12 +228,14 @@ impl Linear {
     /// [`Linear::forward_strided`], except that an int8 layer computes the rows listed in
     /// `f32_rows` (indices below `m`) from its unrounded weights and inputs, in f32, as
     /// [`Linear::new`]'s layer would. Every row's result depends on that row alone, so a
-    /// text embeds the same alone as in any batch. The encoder keeps each sequence's first and last
-    /// token ([CLS] and [SEP]) exact this way: BERT's largest activations are
+    /// text embeds the same alone as in any batch. The encoder keeps each sequence's first
+    /// and last token ([CLS] and [SEP]) exact this way: BERT's largest activations are
     /// structured outliers tied to these special tokens (Bondarenko et al. 2021,
     /// arXiv:2109.12948: heads attend to [SEP] to do nothing), and rounding them costs
     /// more of the cosine with sentence-transformers than rounding every other token
-    /// (`benches/int8_layers.py`).
+    /// (`benches/int8_layers.py`). The int8 product still runs over the listed rows (their
+    /// results are then overwritten): a few per text, not worth splitting its tiles for.
+    /// An int8 layer holds its weights twice for this (int8 and f32).
     pub fn forward_with_f32_rows(
         &self,
         input: &[f32],
