@@ -11,9 +11,10 @@ products that follow no norm (attention's output projection, the feed-forward
 down-projection) are rounded without smoothing. It prints the lowest and mean cosine over
 the texts for each choice. The second table rounds the way engram's int8 path does since
 2026-12-03: weight scales per output channel and block of 32 inputs (not per whole channel),
-and each sequence's first and last token ([CLS], [SEP]) computed unrounded
-(`Linear::forward_with_f32_rows`); its last row, every layer, is what the path runs. The
-choices:
+and each sequence's first and last token ([CLS], [SEP]) rounded twice, the row and then
+what that rounding left, so their inputs keep about 14 bits (`Linear::forward_with_residual_rows`;
+until 2026-12-04 these two rows were computed unrounded, from f32 weights: lowest 0.99953);
+its last row, every layer, is what the path runs. The choices:
 
 - up: the feed-forward up-projection (intermediate.dense);
 - out: attention's output projection (attention.output.dense);
@@ -79,9 +80,13 @@ def main(model_dir):
         def forward(x):
             y = torch.nn.functional.linear(per_block(x / factors, input_bits), weight, layer.bias)
             if engram:
-                exact = torch.nn.functional.linear(x, layer.weight, layer.bias)
+                # [CLS] and [SEP] rounded twice: the row, then what that rounding left.
+                smoothed = x / factors
+                first = per_block(smoothed, input_bits)
+                twice = first + per_block(smoothed - first, input_bits)
+                refined = torch.nn.functional.linear(twice, weight, layer.bias)
                 keep = torch.isin(ids["current"], special).unsqueeze(-1)
-                y = torch.where(keep, exact, y)
+                y = torch.where(keep, refined, y)
             return y
 
         return forward
@@ -122,7 +127,7 @@ def main(model_dir):
                        ["up", "out", "qk"], ["up", "out", "k"], ["up", "out", "v"], ["down"]):
             lowest, mean = lowest_and_mean(choice, input_bits)
             print(f"{input_bits}-bit   {'+'.join(choice):<16} {lowest:>13.5f} {mean:>9.5f}", flush=True)
-    print("\nweights per block of 32, [CLS] and [SEP] unrounded (engram's int8 path)")
+    print("\nweights per block of 32, [CLS] and [SEP] rounded twice (engram's int8 path)")
     print(f"{'inputs':<7} {'layers in int8':<16} {'lowest cosine':>13} {'mean':>9}")
     for choice in (["down"], ["up", "out"], ["up", "out", "down"], ["up", "out", "down", "qkv"]):
         lowest, mean = lowest_and_mean(choice, 7, engram=True)

@@ -6,8 +6,8 @@
 //! and attention runs per sequence), the query, key and value projections are one fused
 //! product, and the products run on the kernel the CPU does best (`kernels`), with the
 //! residual stream, layer norms, softmax and GELU in f32. On the int8 path every linear
-//! layer is rounded except for each sequence's first and last token, which stay f32
-//! (`Linear::forward_with_f32_rows`). Buffers are kept between calls.
+//! layer is rounded, each sequence's first and last token twice (the row, then what that
+//! rounding left: `Linear::forward_with_residual_rows`). Buffers are kept between calls.
 
 use std::cell::RefCell;
 use std::sync::Mutex;
@@ -205,8 +205,8 @@ struct Workspace {
     context: Vec<f32>,
     projected: Vec<f32>,
     inner: Vec<f32>,
-    /// Each sequence's first and last row: the tokens int8 products keep in f32.
-    f32_rows: Vec<usize>,
+    /// Each sequence's first and last row: the tokens int8 products round twice.
+    special_rows: Vec<usize>,
     scratch: Scratch,
 }
 
@@ -403,34 +403,34 @@ impl Bert {
             }
         }
         self.embeddings_norm.apply(&mut work.hidden);
-        work.f32_rows.clear();
+        work.special_rows.clear();
         for pair in offsets.windows(2) {
-            work.f32_rows.push(pair[0]);
+            work.special_rows.push(pair[0]);
             if pair[1] - pair[0] > 1 {
-                work.f32_rows.push(pair[1] - 1);
+                work.special_rows.push(pair[1] - 1);
             }
         }
-        let f32_rows = work.f32_rows.as_slice();
+        let special_rows = work.special_rows.as_slice();
         for layer in &self.layers {
             resize(&mut work.qkv, tokens * 3 * h);
-            layer.qkv.forward_with_f32_rows(
+            layer.qkv.forward_with_residual_rows(
                 &work.hidden,
                 tokens,
                 &mut work.qkv,
                 3 * h,
                 &mut work.scratch,
-                f32_rows,
+                special_rows,
             );
             resize(&mut work.context, tokens * h);
             self.attention(&work.qkv, offsets, &mut work.context);
             resize(&mut work.projected, tokens * h);
-            layer.attention_out.forward_with_f32_rows(
+            layer.attention_out.forward_with_residual_rows(
                 &work.context,
                 tokens,
                 &mut work.projected,
                 h,
                 &mut work.scratch,
-                f32_rows,
+                special_rows,
             );
             layer
                 .attention_norm
@@ -438,25 +438,25 @@ impl Bert {
 
             let inner = layer.intermediate.outputs();
             resize(&mut work.inner, tokens * inner);
-            layer.intermediate.forward_with_f32_rows(
+            layer.intermediate.forward_with_residual_rows(
                 &work.hidden,
                 tokens,
                 &mut work.inner,
                 inner,
                 &mut work.scratch,
-                f32_rows,
+                special_rows,
             );
             let activation = self.activation;
             work.inner
                 .par_chunks_mut(inner * 4)
                 .for_each(|chunk| activation.apply(chunk));
-            layer.output.forward_with_f32_rows(
+            layer.output.forward_with_residual_rows(
                 &work.inner,
                 tokens,
                 &mut work.projected,
                 h,
                 &mut work.scratch,
-                f32_rows,
+                special_rows,
             );
             layer
                 .output_norm

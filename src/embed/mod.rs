@@ -91,8 +91,8 @@ impl EmbedderOptions {
     }
 
     /// The arithmetic of the encoder's products. Default: `Auto`, bf16 on CPUs with AVX-512
-    /// BF16, int8 (every linear layer but for each text's [CLS] and [SEP] tokens; attention
-    /// f32) on CPUs with AVX2 and FMA, f32 elsewhere, unless
+    /// BF16, int8 (every linear layer; each text's [CLS] and [SEP] tokens rounded twice;
+    /// attention f32) on CPUs with AVX2 and FMA, f32 elsewhere, unless
     /// `ENGRAM_EMBED_PRECISION` says `f32`, `bf16` or `int8`.
     pub fn with_precision(mut self, precision: Precision) -> Self {
         self.precision = precision;

@@ -24,8 +24,9 @@ pub enum Precision {
     /// bf16 × bf16 products accumulated in f32 (`vdpbf16ps`); needs AVX-512 BF16.
     Bf16,
     /// Every linear layer in int8 (`vpmaddubsw`, 8-bit weights and 7-bit inputs with a scale
-    /// per block of 32, smoothed where a norm comes before) except for each text's [CLS]
-    /// and [SEP] tokens, which stay f32 as attention does; needs AVX2 and FMA.
+    /// per block of 32, smoothed where a norm comes before; each text's [CLS] and [SEP]
+    /// tokens rounded twice, the row and then what that left); attention's products in f32;
+    /// needs AVX2 and FMA.
     Int8,
 }
 
@@ -100,8 +101,8 @@ pub enum Kernel {
     /// registers (12 × 32 tiles) where the CPU has AVX-512F ([`Kernel::instructions`]).
     F32Avx2,
     /// Every linear layer in int8 with AVX2 (`vpmaddubsw`, 4 × 16 tiles, or `vpdpbusd` where
-    /// the CPU has AVX-512 VNNI: the same sums) but for each text's [CLS] and [SEP] rows;
-    /// those and attention's products as [`Kernel::F32Avx2`].
+    /// the CPU has AVX-512 VNNI: the same sums), each text's [CLS] and [SEP] rows rounded
+    /// twice; attention's products as [`Kernel::F32Avx2`].
     Int8Avx2,
     /// f32 with ARM64's NEON, 6 × 16 register tiles.
     F32Neon,

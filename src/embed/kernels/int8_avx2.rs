@@ -154,6 +154,38 @@ impl QuantizedRows {
             });
     }
 
+    /// Appends to `out` what rounding left of row `row` (whose inputs are `input`, rounded
+    /// by the last [`QuantizedRows::fill`] for `weights`), in the input's units:
+    /// `r_j = x_j − s_j · q_j · scale_b` for input `j` in block `b` (`s_j` the smoothing).
+    /// Rounding `r` again and adding its product to the row's gives the product of inputs
+    /// rounded to about 14 bits (two-step residual quantisation: the second step rounds
+    /// the first one's error at 1/126 of its scale or finer).
+    pub fn append_residual(
+        &self,
+        row: usize,
+        input: &[f32],
+        weights: &PackedWeights,
+        out: &mut Vec<f32>,
+    ) {
+        let (k, blocks) = (self.k, self.k / BLOCK);
+        assert!(input.len() == k && weights.k == k, "a row of {k} inputs");
+        let values = &self.values[row * k..][..k];
+        let scales = &self.scales[row * blocks..][..blocks];
+        out.extend(
+            input
+                .chunks_exact(BLOCK)
+                .zip(values.chunks_exact(BLOCK))
+                .zip(weights.inverse_smoothing.chunks_exact(BLOCK))
+                .zip(scales)
+                .flat_map(|(((x, q), f), scale)| {
+                    x.iter()
+                        .zip(q)
+                        .zip(f)
+                        .map(move |((x, q), f)| x - f32::from(*q) * scale / f)
+                }),
+        );
+    }
+
     /// The rounded rows from `row` on (`ROWS` of them exist past any row a tile starts at).
     fn tile_at(&self, row: usize) -> (&[i8], &[f32], &[i32]) {
         let blocks = self.k / BLOCK;
@@ -577,6 +609,32 @@ mod tests {
             avx2.map(|r| r.map(f32::to_bits)),
             vnni.map(|r| r.map(f32::to_bits))
         );
+    }
+
+    #[test]
+    fn a_residual_is_what_rounding_left_of_the_row() {
+        let (m, n, k) = (5, 16, 64);
+        let input = values(m * k, 81);
+        let smoothing: Vec<f32> = values(k, 82).iter().map(|v| 1.5 + v).collect();
+        let weights = PackedWeights::new(&values(n * k, 83), n, k, &smoothing);
+        let mut rows = QuantizedRows::default();
+        rows.fill(&input, m, &weights);
+        let mut residual = Vec::new();
+        rows.append_residual(3, &input[3 * k..][..k], &weights, &mut residual);
+        assert_eq!(residual.len(), k);
+        let blocks = k / BLOCK;
+        for (j, r) in residual.iter().enumerate() {
+            let scale = rows.scales[3 * blocks + j / BLOCK];
+            let rounded = f32::from(rows.values[3 * k + j]) * scale * smoothing[j];
+            // The row is its rounding plus the residual, and the residual is at most half a
+            // rounding step (in the input's units).
+            assert!((rounded + r - input[3 * k + j]).abs() <= 1e-6, "input {j}");
+            assert!(
+                r.abs() <= 0.5 * scale * smoothing[j] * (1.0 + 1e-5),
+                "input {j}: {r}"
+            );
+        }
+        assert!(residual.iter().any(|r| *r != 0.0));
     }
 
     #[test]
