@@ -12,9 +12,10 @@ down-projection) are rounded without smoothing. It prints the lowest and mean co
 the texts for each choice. The second table rounds the way engram's int8 path does since
 2026-12-03: weight scales per output channel and block of 32 inputs (not per whole channel),
 and each sequence's first and last token ([CLS], [SEP]) rounded twice, the row and then
-what that rounding left, so their inputs keep about 14 bits (`Linear::forward_with_residual_rows`;
-until 2026-12-04 these two rows were computed unrounded, from f32 weights: lowest 0.99953);
-its last row, every layer, is what the path runs. The choices:
+what that rounding left, so their inputs keep about 14 bits
+(`Linear::forward_with_residual_rows`; until the evening of 2026-12-03 these two rows were
+computed unrounded, from f32 weights: lowest 0.99953); its last row, every layer, is what
+the path runs. The choices:
 
 - up: the feed-forward up-projection (intermediate.dense);
 - out: attention's output projection (attention.output.dense);
