@@ -9,16 +9,20 @@
 //! layer is rounded, each sequence's first and last token twice (the row, then what that
 //! rounding left: `Linear::forward_with_residual_rows`). Buffers are kept between calls.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::Mutex;
 
-use candle_nn::VarBuilder;
 use rayon::prelude::*;
+use safetensors::SafeTensors;
 use serde::Deserialize;
 
 use super::kernels::{self, F32_COLS, F32_ROWS, Linear, Scratch, SendPtr, math};
 use super::precision::Kernel;
+use super::provision::FileBytes;
 use super::sentence::Pooling;
+use super::tensors::Tensors;
 
 /// The fields of a Hugging Face `config.json` that a BERT encoder needs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -113,7 +117,7 @@ struct Norm {
 }
 
 impl Norm {
-    fn load(vb: &VarBuilder, size: usize, eps: f64) -> candle_core::Result<Self> {
+    fn load(vb: &Tensors, size: usize, eps: f64) -> candle_core::Result<Self> {
         Ok(Self {
             gamma: vector(vb, size, "weight")?,
             beta: vector(vb, size, "bias")?,
@@ -165,20 +169,26 @@ impl Norm {
     }
 }
 
-fn vector(vb: &VarBuilder, size: usize, name: &str) -> candle_core::Result<Vec<f32>> {
-    vb.get(size, name)?.to_vec1::<f32>()
+fn vector(vb: &Tensors, size: usize, name: &str) -> candle_core::Result<Vec<f32>> {
+    Ok(vb.get(&[size], name)?.into_owned())
 }
 
-fn matrix(vb: &VarBuilder, rows: usize, cols: usize, name: &str) -> candle_core::Result<Vec<f32>> {
-    vb.get((rows, cols), name)?.flatten_all()?.to_vec1::<f32>()
+fn matrix<'a>(
+    vb: &Tensors<'_, 'a>,
+    rows: usize,
+    cols: usize,
+    name: &str,
+) -> candle_core::Result<Cow<'a, [f32]>> {
+    vb.get(&[rows, cols], name)
 }
 
-/// A linear layer's weight (`out × in`) and bias as stored.
-fn dense(
-    vb: &VarBuilder,
+/// A linear layer's weight (`out × in`, read in place when the file allows) and bias.
+#[allow(clippy::type_complexity)]
+fn dense<'a>(
+    vb: &Tensors<'_, 'a>,
     in_dim: usize,
     out_dim: usize,
-) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+) -> candle_core::Result<(Cow<'a, [f32]>, Vec<f32>)> {
     Ok((
         matrix(vb, out_dim, in_dim, "weight")?,
         vector(vb, out_dim, "bias")?,
@@ -215,6 +225,28 @@ thread_local! {
     static ATTENTION: RefCell<AttentionBuffers> = RefCell::new(AttentionBuffers::default());
 }
 
+/// The word-embedding table (`vocab × hidden`, row-major).
+#[derive(Debug)]
+enum WordEmbeddings {
+    /// Read in place: `bytes` of the model file, aligned little-endian f32.
+    InFile {
+        file: FileBytes,
+        bytes: Range<usize>,
+    },
+    /// Converted from another dtype.
+    Owned(Vec<f32>),
+}
+
+impl WordEmbeddings {
+    fn values(&self) -> &[f32] {
+        match self {
+            // The range held aligned f32 when it was borrowed at load (`Tensors::get`).
+            Self::InFile { file, bytes } => bytemuck::cast_slice(&file[bytes.clone()]),
+            Self::Owned(values) => values,
+        }
+    }
+}
+
 /// A BERT encoder with its weights loaded and packed for one kernel.
 #[derive(Debug)]
 pub struct Bert {
@@ -224,7 +256,7 @@ pub struct Bert {
     head_dim: usize,
     max_positions: usize,
     vocab: usize,
-    word_embeddings: Vec<f32>,
+    word_embeddings: WordEmbeddings,
     position_embeddings: Vec<f32>,
     token_type_embedding: Vec<f32>,
     embeddings_norm: Norm,
@@ -236,24 +268,40 @@ pub struct Bert {
 
 impl Bert {
     /// Loads the weights named as in Hugging Face's `BertModel` (with or without a `bert.`
-    /// prefix) from `vb` and packs them for `kernel`.
-    pub fn load(vb: VarBuilder, config: &BertConfig, kernel: Kernel) -> candle_core::Result<Self> {
-        let vb = if vb.contains_tensor("embeddings.word_embeddings.weight") {
-            vb
+    /// prefix) from `weights` (a safetensors file's bytes) and packs them for `kernel`. The
+    /// word-embedding table stays in `weights` when it is stored as f32 (a lookup reads a
+    /// few rows of it, so it is never copied), which is why the encoder keeps them.
+    pub fn load(
+        weights: FileBytes,
+        config: &BertConfig,
+        kernel: Kernel,
+    ) -> candle_core::Result<Self> {
+        let file = SafeTensors::deserialize(&weights)?;
+        let root = Tensors::new(&file);
+        let vb = if root.contains("embeddings.word_embeddings.weight") {
+            root
         } else {
-            vb.pp("bert")
+            root.pp("bert")
         };
         let hidden = config.hidden_size;
         let inner = config.intermediate_size;
         let eps = config.layer_norm_eps;
         let emb = vb.pp("embeddings");
-        let word_embeddings = matrix(&emb, config.vocab_size, hidden, "word_embeddings.weight")?;
+        let word_embeddings =
+            match matrix(&emb, config.vocab_size, hidden, "word_embeddings.weight")? {
+                Cow::Borrowed(values) => {
+                    let start = values.as_ptr() as usize - weights.as_ptr() as usize;
+                    Err(start..start + size_of_val(values))
+                }
+                Cow::Owned(values) => Ok(values),
+            };
         let position_embeddings = matrix(
             &emb,
             config.max_position_embeddings,
             hidden,
             "position_embeddings.weight",
-        )?;
+        )?
+        .into_owned();
         let token_type_embedding = matrix(
             &emb,
             config.type_vocab_size,
@@ -272,7 +320,7 @@ impl Bert {
             let mut bias = Vec::with_capacity(3 * hidden);
             for part in ["query", "key", "value"] {
                 let (w, b) = dense(&this.pp(part), hidden, hidden)?;
-                weight.extend(w);
+                weight.extend_from_slice(&w);
                 bias.extend(b);
             }
             // The norm whose output the query, key and value projections read.
@@ -287,7 +335,7 @@ impl Bert {
             // Attention's output projection and the feed-forward down-projection are
             // rounded unsmoothed: their inputs (the heads' context, the activation) follow
             // no norm.
-            let unsmoothed = |(w, b): (Vec<f32>, Vec<f32>), n: usize, k: usize| {
+            let unsmoothed = |(w, b): (Cow<[f32]>, Vec<f32>), n: usize, k: usize| {
                 Linear::quantized(kernel, &w, &b, n, k, &vec![1.0; k])
             };
             layers.push(Layer {
@@ -311,7 +359,13 @@ impl Bert {
             head_dim: hidden / config.num_attention_heads,
             max_positions: config.max_position_embeddings,
             vocab: config.vocab_size,
-            word_embeddings,
+            word_embeddings: match word_embeddings {
+                Ok(values) => WordEmbeddings::Owned(values),
+                Err(bytes) => WordEmbeddings::InFile {
+                    file: weights,
+                    bytes,
+                },
+            },
             position_embeddings,
             token_type_embedding,
             embeddings_norm,
@@ -386,11 +440,12 @@ impl Bert {
         // Every element of these is written before it is read: no need to zero them.
         let resize = |buffer: &mut Vec<f32>, len: usize| buffer.resize(len, 0.0);
         resize(&mut work.hidden, tokens * h);
+        let words = self.word_embeddings.values();
         for (s, sequence) in sequences.iter().enumerate() {
             for (position, &id) in sequence.iter().enumerate() {
                 let id = (id as usize).min(self.vocab - 1);
                 let row = &mut work.hidden[(offsets[s] + position) * h..][..h];
-                let word = &self.word_embeddings[id * h..][..h];
+                let word = &words[id * h..][..h];
                 let place = &self.position_embeddings[position * h..][..h];
                 for (((x, w), p), t) in row
                     .iter_mut()

@@ -13,6 +13,7 @@ mod precision;
 mod provision;
 mod sentence;
 mod spec;
+mod tensors;
 
 pub use batching::{BatchLimits, BatchStats, BatchingEmbedder};
 pub use bert::BertConfig;

@@ -1,8 +1,6 @@
 //! A sentence-transformers model: tokenizer, BERT encoder on engram's kernels, pooling and
 //! normalisation, batched by length.
 
-use candle_core::{DType, Device};
-use candle_nn::VarBuilder;
 use serde::Deserialize;
 use tokenizers::{
     PaddingParams, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
@@ -93,7 +91,7 @@ impl SentenceEmbedder {
     }
 
     /// Builds the embedder from verified model files.
-    pub fn load(name: &str, files: ModelFiles, options: &EmbedderOptions) -> Result<Self> {
+    pub fn load(name: &str, mut files: ModelFiles, options: &EmbedderOptions) -> Result<Self> {
         options.validate()?;
         let dir = files.dir().to_path_buf();
         let config_path = dir.join(ModelSpec::CONFIG);
@@ -134,33 +132,32 @@ impl SentenceEmbedder {
 
         let tokenizer_bytes =
             files
-                .bytes(ModelSpec::TOKENIZER)
+                .take(ModelSpec::TOKENIZER)
                 .ok_or_else(|| EmbedError::MissingFile {
                     dir: dir.clone(),
                     file: ModelSpec::TOKENIZER.to_owned(),
                     fix: "a model folder needs its tokenizer.json".to_owned(),
                 })?;
-        let mut tokenizer = Tokenizer::from_bytes(tokenizer_bytes).map_err(tokenizer_error)?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_seq_length,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                direction: TruncationDirection::Right,
-            }))
-            .map_err(tokenizer_error)?;
-        tokenizer.with_padding(None::<PaddingParams>);
-
         let weights = files
-            .bytes(ModelSpec::WEIGHTS)
+            .take(ModelSpec::WEIGHTS)
             .ok_or_else(|| EmbedError::MissingFile {
                 dir: dir.clone(),
                 file: ModelSpec::WEIGHTS.to_owned(),
                 fix: "a model folder needs its model.safetensors".to_owned(),
             })?;
         let kernel = options.precision.resolve()?;
-        let vb = VarBuilder::from_slice_safetensors(weights, DType::F32, &Device::Cpu)?;
-        let encoder = Bert::load(vb, &config, kernel)?;
+        // The tokenizer's JSON parses (about a quarter of a CLI call's model load) while the
+        // weights are packed.
+        let (tokenizer, encoder) = std::thread::scope(|scope| {
+            let tokenizer = scope.spawn(|| load_tokenizer(&tokenizer_bytes, max_seq_length));
+            let encoder = Bert::load(weights, &config, kernel);
+            let tokenizer = tokenizer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (tokenizer, encoder)
+        });
+        let tokenizer = tokenizer?;
+        let encoder = encoder?;
 
         let threads = options
             .threads
@@ -256,6 +253,22 @@ impl Embedder for SentenceEmbedder {
 pub(crate) fn l2_normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
     v.iter_mut().for_each(|x| *x /= norm);
+}
+
+/// The tokenizer in `bytes` (a `tokenizer.json`), truncating to `max_seq_length` tokens
+/// and never padding.
+fn load_tokenizer(bytes: &[u8], max_seq_length: usize) -> Result<Tokenizer> {
+    let mut tokenizer = Tokenizer::from_bytes(bytes).map_err(tokenizer_error)?;
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_seq_length,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            direction: TruncationDirection::Right,
+        }))
+        .map_err(tokenizer_error)?;
+    tokenizer.with_padding(None::<PaddingParams>);
+    Ok(tokenizer)
 }
 
 fn tokenizer_error(error: tokenizers::Error) -> EmbedError {

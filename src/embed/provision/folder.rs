@@ -16,7 +16,7 @@ use crate::embed::spec::{ModelFile, ModelSpec};
 const MAP_AT: u64 = 1 << 20;
 
 /// The bytes of one model file: read into memory, or mapped from the page cache.
-pub(super) enum FileBytes {
+pub(crate) enum FileBytes {
     /// A small file, read.
     Read(Vec<u8>),
     /// A large file (the weights), mapped read-only.

@@ -25,7 +25,8 @@ use serde::Serialize;
 
 use super::error::{EmbedError, Result, SourceAttempt};
 use super::spec::ModelSpec;
-use folder::{FileBytes, InstallLock, Staging, read_verified};
+pub(crate) use folder::FileBytes;
+use folder::{InstallLock, Staging, read_verified};
 use stamp::Stamps;
 
 /// Where a model can come from, in the order engram tries them.
@@ -140,6 +141,13 @@ impl ModelFiles {
             .iter()
             .find(|(p, _)| *p == path)
             .map(|(_, bytes)| &**bytes)
+    }
+
+    /// Takes the verified bytes of `path` out (the encoder keeps the weights' mapping for
+    /// as long as it lives, to read the word-embedding table in place).
+    pub(crate) fn take(&mut self, path: &str) -> Option<FileBytes> {
+        let at = self.contents.iter().position(|(p, _)| *p == path)?;
+        Some(self.contents.swap_remove(at).1)
     }
 }
 
