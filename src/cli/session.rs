@@ -40,24 +40,40 @@ pub enum Session {
     Server(ServerClient),
 }
 
-/// Opens the memory `cli` names: the server holding its data directory if there is one,
-/// else the store itself (waiting for the directory up to the lock timeout).
+/// Opens the memory `cli` names for one command: the server holding its data directory if
+/// there is one, else the store itself (waiting for the directory up to the lock timeout).
+/// The process is to exit when the command ends: the store's files stay in the page cache
+/// for the next command (and its directory stays locked until the exit).
 pub fn open(cli: &Cli) -> Result<Session, Failure> {
-    open_config(&cli.resolve_config()?)
+    open_config_warm(&cli.resolve_config()?, &[], Lifetime::OneCommand)
 }
 
 /// [`open`] for a command that will search the collections named `warm`: on the embedded
 /// store they load while the model loads, instead of after it.
 pub fn open_warm(cli: &Cli, warm: &[&str]) -> Result<Session, Failure> {
-    open_config_warm(&cli.resolve_config()?, warm)
+    open_config_warm(&cli.resolve_config()?, warm, Lifetime::OneCommand)
 }
 
-/// [`open`] for a resolved configuration.
+/// Opens the memory `config` names for a long-running process (`engram mcp`): dropping the
+/// session closes the store and frees its directory.
 pub fn open_config(config: &Config) -> Result<Session, Failure> {
-    open_config_warm(config, &[])
+    open_config_warm(config, &[], Lifetime::Process)
 }
 
-fn open_config_warm(config: &Config, warm: &[&str]) -> Result<Session, Failure> {
+/// How long the process that opens a session lives on after it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lifetime {
+    /// It exits when the command ends.
+    OneCommand,
+    /// It runs on and may open the store again.
+    Process,
+}
+
+fn open_config_warm(
+    config: &Config,
+    warm: &[&str],
+    lifetime: Lifetime,
+) -> Result<Session, Failure> {
     let StoreConfig::Edge(dir) = &config.store else {
         return Ok(Session::Local(Engram::open(config)?));
     };
@@ -70,7 +86,13 @@ fn open_config_warm(config: &Config, warm: &[&str]) -> Result<Session, Failure> 
     let deadline = Instant::now() + config.lock_timeout;
     let mut pause = Duration::from_millis(5);
     loop {
-        match EdgeStore::open(dir, EdgeOptions::default()) {
+        // A process that ends with the command leaves the collections' files in the page
+        // cache for the next command.
+        let options = EdgeOptions {
+            keep_cached_at_close: lifetime == Lifetime::OneCommand,
+            ..EdgeOptions::default()
+        };
+        match EdgeStore::open(dir, options) {
             Ok(store) => {
                 for name in warm {
                     // Best effort: a collection that fails to load fails again, with its
@@ -83,9 +105,11 @@ fn open_config_warm(config: &Config, warm: &[&str]) -> Result<Session, Failure> 
                 }
                 let embedder: Arc<dyn engram::embed::Embedder> =
                     Arc::new(engram::finish_loading(loading)?);
-                // Never freed: the process ends when the command does, and unmapping 90 MB
-                // of weights one page at a time would only delay its exit.
-                std::mem::forget(Arc::clone(&embedder));
+                if lifetime == Lifetime::OneCommand {
+                    // Never freed: the process ends when the command does, and unmapping
+                    // 90 MB of weights one page at a time would only delay its exit.
+                    std::mem::forget(Arc::clone(&embedder));
+                }
                 return Ok(Session::Local(Engram::with(Store::Edge(store), embedder)?));
             }
             Err(StoreError::Locked { .. }) if Instant::now() < deadline => {

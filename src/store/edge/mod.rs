@@ -73,6 +73,13 @@ pub struct EdgeOptions {
     pub checkpoint_bytes: u64,
     /// When segments switch from exhaustive search to HNSW, and the HNSW parameters.
     pub index: IndexOptions,
+    /// When the store closes, leave its open collections to the process's exit instead of
+    /// dropping them (collections written to are still checkpointed first). A qdrant-edge
+    /// segment that drops evicts its files from the page cache (`MADV_PAGEOUT`) and its
+    /// shard flushes once more, so the next short-lived process would read them from disk
+    /// again. The data directory then stays locked until the process exits. For processes
+    /// that exit as soon as the store closes: the CLI. Default: false.
+    pub keep_cached_at_close: bool,
 }
 
 impl Default for EdgeOptions {
@@ -82,6 +89,7 @@ impl Default for EdgeOptions {
             optimize_after: 4096,
             checkpoint_bytes: 64 << 20,
             index: IndexOptions::default(),
+            keep_cached_at_close: false,
         }
     }
 }
@@ -349,15 +357,18 @@ impl Drop for EdgeStore {
         for collection in open {
             // A collection nothing was written to since its last checkpoint has nothing to
             // flush: read-only commands (a CLI recall) close without writing to disk.
-            if !collection.needs_checkpoint() {
-                continue;
-            }
-            if let Err(error) = collection.checkpoint() {
+            if collection.needs_checkpoint()
+                && let Err(error) = collection.checkpoint()
+            {
                 tracing::error!(
                     "closing collection {}: {error}; its operation log will be replayed on the \
                      next open",
                     collection.spec().name
                 );
+            }
+            if self.options.keep_cached_at_close {
+                // Never dropped: its files stay cached for the next process (see the option).
+                std::mem::forget(collection);
             }
         }
     }

@@ -359,3 +359,77 @@ fn a_shard_whose_wal_a_forked_child_still_locks_opens_once_the_lock_goes() {
         "it waited for the lock"
     );
 }
+
+/// The store a CLI command opens: closing leaves its collections to the process's exit.
+fn kept_cached(dir: &Path) -> Store {
+    let options = engram::store::EdgeOptions {
+        keep_cached_at_close: true,
+        ..engram::store::EdgeOptions::default()
+    };
+    Store::Edge(engram::store::EdgeStore::open(dir, options).expect("open"))
+}
+
+fn numbered(n: u128) -> Point {
+    Point {
+        id: PointId::from_u128(n),
+        vector: Rng::new(n as u64).unit_vector(8),
+        text: format!("entry {n}"),
+        payload: Payload::new(),
+    }
+}
+
+/// One CLI-like process of the test below: round 1 writes points 1–3, round 2 only counts
+/// them, round 3 adds point 4 and deletes point 1; each closes the store and exits.
+#[test]
+#[ignore = "helper: run in a child process by a_store_that_keeps_its_files_cached_at_close_loses_no_write"]
+fn child_cached_session() {
+    let Some(dir) = std::env::var_os(DIR_ENV) else {
+        return;
+    };
+    let round: u32 = std::env::var(ROUND_ENV)
+        .expect("round")
+        .parse()
+        .expect("round");
+    let store = kept_cached(Path::new(&dir));
+    let collection = store.collection(&spec()).expect("collection");
+    match round {
+        1 => collection
+            .upsert((1..=3).map(numbered).collect())
+            .expect("upsert"),
+        2 => assert_eq!(collection.count(None).expect("count"), 3),
+        _ => {
+            collection.upsert(vec![numbered(4)]).expect("upsert");
+            collection.delete(&[PointId::from_u128(1)]).expect("delete");
+        }
+    }
+    report("done");
+}
+
+/// The CLI's option: closing leaves the collections to the process's exit (qdrant-edge would
+/// evict their files from the page cache and flush again), yet every write is there when the
+/// next process opens the store, and the directory is free once the process has exited.
+#[test]
+fn a_store_that_keeps_its_files_cached_at_close_loses_no_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for round in 1..=3 {
+        let output = child("store::durability::child_cached_session", dir.path(), round)
+            .output()
+            .expect("run the child");
+        assert!(
+            output.status.success() && String::from_utf8_lossy(&output.stdout).contains("done"),
+            "round {round}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let store = Store::open_edge(dir.path()).expect("open");
+    let collection = store.collection(&spec()).expect("reopen");
+    assert_eq!(collection.count(None).expect("count"), 3);
+    let ids: Vec<PointId> = [2, 3, 4].into_iter().map(PointId::from_u128).collect();
+    let found: BTreeSet<PointId> = collection
+        .get(&ids, false)
+        .expect("get")
+        .into_iter()
+        .map(|record| record.id)
+        .collect();
+    assert_eq!(found, ids.into_iter().collect());
+}
