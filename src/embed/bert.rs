@@ -183,7 +183,6 @@ fn matrix<'a>(
 }
 
 /// A linear layer's weight (`out × in`, read in place when the file allows) and bias.
-#[allow(clippy::type_complexity)]
 fn dense<'a>(
     vb: &Tensors<'_, 'a>,
     in_dim: usize,
