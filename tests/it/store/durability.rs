@@ -47,19 +47,26 @@ fn child(test: &str, dir: &Path, round: u32) -> Command {
     command
 }
 
+/// The data directory and round [`child`] gave this process; `None` when the helper test
+/// runs on its own.
+fn child_round() -> Option<(std::path::PathBuf, u64)> {
+    let dir = std::env::var_os(DIR_ENV)?;
+    let round = std::env::var(ROUND_ENV)
+        .expect("round")
+        .parse()
+        .expect("number");
+    Some((dir.into(), round))
+}
+
 /// The writer the durability test kills. Prints `ack up <id>` / `ack del <id>` after each
 /// write returned, and `begin del <id>` before a delete.
 #[test]
 #[ignore = "helper: run in a child process by acknowledged_writes_survive_sigkill"]
 fn child_writer() {
-    let Some(dir) = std::env::var_os(DIR_ENV) else {
+    let Some((dir, round)) = child_round() else {
         return;
     };
-    let round: u64 = std::env::var(ROUND_ENV)
-        .expect("round")
-        .parse()
-        .expect("number");
-    let store = Store::open_edge(Path::new(&dir)).expect("open");
+    let store = Store::open_edge(&dir).expect("open");
     let collection = store.collection(&spec()).expect("collection");
     let mut rng = Rng::new(round + 1);
     let base = round as u128 * 1_000_000;
@@ -383,14 +390,10 @@ fn numbered(n: u128) -> Point {
 #[test]
 #[ignore = "helper: run in a child process by a_store_that_keeps_its_files_cached_at_close_loses_no_write"]
 fn child_cached_session() {
-    let Some(dir) = std::env::var_os(DIR_ENV) else {
+    let Some((dir, round)) = child_round() else {
         return;
     };
-    let round: u32 = std::env::var(ROUND_ENV)
-        .expect("round")
-        .parse()
-        .expect("round");
-    let store = kept_cached(Path::new(&dir));
+    let store = kept_cached(&dir);
     let collection = store.collection(&spec()).expect("collection");
     match round {
         1 => collection
