@@ -286,6 +286,8 @@ impl Bert {
         let inner = config.intermediate_size;
         let eps = config.layer_norm_eps;
         let emb = vb.pp("embeddings");
+        // Where the table lies in `weights` (Err) or its converted values (Ok): `file`
+        // still borrows `weights` here, so the encoder takes them only at the end.
         let word_embeddings =
             match matrix(&emb, config.vocab_size, hidden, "word_embeddings.weight")? {
                 Cow::Borrowed(values) => {
